@@ -1,0 +1,5 @@
+//! The `seclog` binary.
+
+fn main() {
+    println!("seclog");
+}

@@ -1,0 +1,1 @@
+//! seclog: embeddable security event logging (work in progress).
