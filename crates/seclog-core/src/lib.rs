@@ -13,5 +13,8 @@ pub mod severity;
 pub use error::{UnknownValue, ValidationError};
 pub use event::{AlertTransition, EventInput, SecurityAlert, SecurityEvent};
 pub use event_type::{Category, EventType};
-pub use query::{Cursor, EventFilter, EventPage, NamedCount, Statistics, SuspiciousIp};
+pub use query::{
+    normalize_ip, parse_ip, parse_time, Cursor, EventFilter, EventPage, NamedCount, Statistics,
+    SuspiciousIp,
+};
 pub use severity::{AlertStatus, EventStatus, Resolution, Severity};

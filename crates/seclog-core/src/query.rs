@@ -48,6 +48,84 @@ pub struct EventFilter {
     pub end_time: Option<OffsetDateTime>,
 }
 
+impl EventFilter {
+    /// Builds a filter from textual key/value pairs, as query strings, CLI flags and the
+    /// spec's Python `filters` dict give them. Keys: `event_type` (repeatable, or comma
+    /// separated), `event_types`, `min_severity`, `ip_address`, `cidr`, `user_id`,
+    /// `session_id`, `correlation_id`, `status`, `start_time`, `end_time` (RFC 3339).
+    /// An unknown key or a bad value is an error naming it.
+    pub fn from_params<'a>(
+        params: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, ValidationError> {
+        let mut f = EventFilter::default();
+        for (key, value) in params {
+            let value = value.trim();
+            match key {
+                "event_type" | "event_types" | "type" => {
+                    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                        let t: EventType = part.parse()?;
+                        if !f.event_types.contains(&t) {
+                            f.event_types.push(t);
+                        }
+                    }
+                }
+                "min_severity" | "severity" => f.min_severity = Some(value.parse()?),
+                "ip_address" | "ip" => f.ip_address = Some(parse_ip(key, value)?),
+                "cidr" => {
+                    f.cidr = Some(value.parse::<IpNet>().map_err(|_| {
+                        ValidationError::new(key, format!("not a network in CIDR form: {value:?}"))
+                    })?)
+                }
+                "user_id" => f.user_id = Some(value.to_string()),
+                "session_id" => f.session_id = Some(value.to_string()),
+                "correlation_id" => f.correlation_id = Some(value.to_string()),
+                "status" => f.status = Some(value.parse()?),
+                "start_time" | "since" => f.start_time = Some(parse_time(key, value)?),
+                "end_time" | "until" => f.end_time = Some(parse_time(key, value)?),
+                other => {
+                    return Err(ValidationError::new(
+                        other,
+                        "unknown filter; accepted: event_type, min_severity, ip_address, cidr, \
+                         user_id, session_id, correlation_id, status, start_time, end_time",
+                    ))
+                }
+            }
+        }
+        if let (Some(s), Some(e)) = (f.start_time, f.end_time) {
+            if s > e {
+                return Err(ValidationError::new("start_time", "is after end_time"));
+            }
+        }
+        Ok(f)
+    }
+}
+
+/// Parses an IP address, normalising IPv4-mapped IPv6 to IPv4.
+pub fn parse_ip(field: &str, value: &str) -> Result<IpAddr, ValidationError> {
+    let ip: IpAddr = value.trim().parse().map_err(|_| {
+        ValidationError::new(field, format!("not an IPv4 or IPv6 address: {value:?}"))
+    })?;
+    Ok(normalize_ip(ip))
+}
+
+/// IPv4-mapped IPv6 (`::ffff:a.b.c.d`) becomes the IPv4 address; others are unchanged.
+pub fn normalize_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(v6),
+        },
+        v4 => v4,
+    }
+}
+
+/// Parses an RFC 3339 timestamp into UTC.
+pub fn parse_time(field: &str, value: &str) -> Result<OffsetDateTime, ValidationError> {
+    OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.to_offset(time::UtcOffset::UTC))
+        .map_err(|_| ValidationError::new(field, format!("not an RFC 3339 timestamp: {value:?}")))
+}
+
 /// A position in a newest-first listing: the last event of the previous page.
 ///
 /// Its text form (`Cursor::encode`) is opaque to callers: `<unix nanos>.<event_id>`.
@@ -147,6 +225,32 @@ pub struct SuspiciousIp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filter_from_spec_params() {
+        let f = EventFilter::from_params([
+            ("event_type", "auth_failure"),
+            ("ip_address", "::ffff:192.168.1.100"),
+            ("start_time", "2025-01-01T01:00:00+01:00"),
+            ("end_time", "2025-01-02T00:00:00Z"),
+        ])
+        .unwrap();
+        assert_eq!(f.event_types, vec![EventType::AuthFailure]);
+        assert_eq!(f.ip_address, Some("192.168.1.100".parse().unwrap()));
+        assert_eq!(f.start_time.unwrap().unix_timestamp(), 1_735_689_600);
+        let e = EventFilter::from_params([("ip_address", "1.2.3")]).unwrap_err();
+        assert_eq!(e.field, "ip_address");
+        let e = EventFilter::from_params([("colour", "red")]).unwrap_err();
+        assert_eq!(e.field, "colour");
+        let e = EventFilter::from_params([("event_type", "auth_failure,bogus")]).unwrap_err();
+        assert!(e.message.contains("bogus"));
+        let e = EventFilter::from_params([
+            ("start_time", "2025-02-01T00:00:00Z"),
+            ("end_time", "2025-01-01T00:00:00Z"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.field, "start_time");
+    }
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
