@@ -8,10 +8,16 @@ pub mod error;
 pub mod event;
 pub mod event_type;
 pub mod query;
+pub mod redact;
+pub mod risk;
 pub mod severity;
+pub mod validate;
 
 pub use error::{UnknownValue, ValidationError};
 pub use event::{AlertTransition, EventInput, SecurityAlert, SecurityEvent};
 pub use event_type::{Category, EventType};
 pub use query::{Cursor, EventFilter, EventPage, NamedCount, Statistics, SuspiciousIp};
+pub use redact::{RedactionConfig, Redactor};
+pub use risk::{risk_score, threat_level};
 pub use severity::{AlertStatus, EventStatus, Resolution, Severity};
+pub use validate::{validate, Limits};
