@@ -3,12 +3,12 @@
 //! A name is normalised first: ASCII lowercase, with `-`, `_`, `.` and spaces removed
 //! (`X-Api-Key`, `api_key` and `apiKey` all become `apikey`). It is secret when:
 //! - it **contains** a strong word: `password`, `passwd`, `passphrase`, `secret`, `token`,
-//!   `apikey`, `accesskey`, `privatekey`, `signingkey`, `credential`, `cvv`, `cvc`, `cardnumber`,
+//!   `passcode`, `apikey`, `accesskey`, `privatekey`, `signingkey`, `credential`, `cvv`, `cvc`, `cardnumber`,
 //!   `creditcard`, `sessionid`, `sessid` — unless it **ends** with a harmless suffix (`count`,
 //!   `type`, `length`, `len`, `ttl`, `expiry`, `expires`, `expiresin`, `expiresat`, `expiration`,
 //!   `expired`, `limit`, `policy`, `strength`, `age`, `attempts`, `changed`): `token_count`,
 //!   `token_type` and `password_policy` are kept, `count_token` is not;
-//! - it **ends** with `cookie`, `cookies`, `authorization` or `session`;
+//! - it **ends** with `cookie`, `cookies`, `authorization`, `session` or `pwd`;
 //! - it **is** one of `pwd`, `pass`, `pin`, `pincode`, `pan`, `ssn`, `sid`, `auth`, `otp`, `totp`,
 //!   `mfacode`, `cvn`, `ccn`, or one of the configured extra names (normalised, exact match).
 //!
@@ -19,6 +19,7 @@ const STRONG: &[&[u8]] = &[
     b"password",
     b"passwd",
     b"passphrase",
+    b"passcode",
     b"secret",
     b"token",
     b"apikey",
@@ -54,7 +55,7 @@ const HARMLESS_SUFFIXES: &[&[u8]] = &[
     b"changed",
 ];
 
-const SECRET_SUFFIXES: &[&[u8]] = &[b"cookie", b"cookies", b"authorization", b"session"];
+const SECRET_SUFFIXES: &[&[u8]] = &[b"cookie", b"cookies", b"authorization", b"session", b"pwd"];
 
 const EXACT: &[&[u8]] = &[
     b"pwd", b"pass", b"pin", b"pincode", b"pan", b"ssn", b"sid", b"auth", b"otp", b"totp",
