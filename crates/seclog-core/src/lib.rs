@@ -8,7 +8,10 @@ pub mod error;
 pub mod event;
 pub mod event_type;
 pub mod query;
+pub mod redact;
+pub mod risk;
 pub mod severity;
+pub mod validate;
 
 pub use error::{UnknownValue, ValidationError};
 pub use event::{AlertTransition, EventInput, SecurityAlert, SecurityEvent};
@@ -17,4 +20,7 @@ pub use query::{
     normalize_ip, parse_ip, parse_time, Cursor, EventFilter, EventPage, NamedCount, Statistics,
     SuspiciousIp,
 };
+pub use redact::{RedactionConfig, Redactor};
+pub use risk::{risk_score, threat_level};
 pub use severity::{AlertStatus, EventStatus, Resolution, Severity};
+pub use validate::{validate, Limits};
