@@ -10,6 +10,16 @@ use seclog_core::{
 };
 use time::OffsetDateTime;
 
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+pub mod sqlite;
+
+pub use sqlite::{SqliteOptions, SqliteStore};
+
+/// The largest page a listing returns (`limit` must be in `1..=MAX_PAGE_LIMIT`); larger
+/// exports page through with cursors.
+pub const MAX_PAGE_LIMIT: usize = 10_000;
+
 /// Errors of a storage backend. Messages never include SQL or file paths meant for clients;
 /// the server maps them to opaque 500s.
 #[derive(Debug, thiserror::Error)]

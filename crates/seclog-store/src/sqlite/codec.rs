@@ -1,0 +1,115 @@
+//! Conversions between model values and column values.
+
+use std::net::{IpAddr, Ipv6Addr};
+
+use ipnet::IpNet;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::{Result, StoreError};
+
+/// Unix nanoseconds of `t`, the sortable `ts` column; `field` names the value in errors.
+pub(crate) fn to_nanos(t: OffsetDateTime, field: &str) -> Result<i64> {
+    i64::try_from(t.unix_timestamp_nanos())
+        .map_err(|_| StoreError::Invalid(format!("{field} out of range (years 1678..2261)")))
+}
+
+/// Unix nanoseconds of `t` for a filter bound: out-of-range bounds clamp instead of failing.
+pub(crate) fn to_nanos_clamped(t: OffsetDateTime) -> i64 {
+    let n = t.unix_timestamp_nanos();
+    i64::try_from(n).unwrap_or(if n < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// The time of a `ts` column.
+pub(crate) fn from_nanos(n: i64) -> Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(n))
+        .map_err(|_| StoreError::Corrupt(format!("stored time {n} out of range")))
+}
+
+/// RFC 3339 text in UTC, as in the specification's TEXT timestamp columns.
+pub(crate) fn to_rfc3339(t: OffsetDateTime, field: &str) -> Result<String> {
+    t.to_offset(UtcOffset::UTC)
+        .format(&Rfc3339)
+        .map_err(|_| StoreError::Invalid(format!("{field} cannot be written as RFC 3339")))
+}
+
+/// Parses RFC 3339 text written by [`to_rfc3339`].
+pub(crate) fn from_rfc3339(s: &str, field: &str) -> Result<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339)
+        .map_err(|_| StoreError::Corrupt(format!("stored {field} is not RFC 3339")))
+}
+
+/// The 16-byte form of an address: IPv6 as is, IPv4 mapped (`::ffff:a.b.c.d`). Byte order
+/// equals address order, so a network is a contiguous BLOB range.
+pub(crate) fn ip_bin(ip: IpAddr) -> [u8; 16] {
+    match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
+    }
+}
+
+/// The address of a 16-byte form (mapped IPv4 comes back as IPv4).
+pub(crate) fn ip_from_bin(b: &[u8]) -> Result<IpAddr> {
+    let octets: [u8; 16] =
+        b.try_into().map_err(|_| StoreError::Corrupt("stored address is not 16 bytes".into()))?;
+    Ok(Ipv6Addr::from(octets).to_canonical())
+}
+
+/// First and last 16-byte forms of `net`.
+pub(crate) fn cidr_range(net: &IpNet) -> ([u8; 16], [u8; 16]) {
+    (ip_bin(net.network()), ip_bin(net.broadcast()))
+}
+
+/// Parses a stored address.
+pub(crate) fn parse_ip(s: &str) -> Result<IpAddr> {
+    s.parse().map_err(|_| StoreError::Corrupt("stored ip_address is not an address".into()))
+}
+
+/// JSON text of a value.
+pub(crate) fn to_json<T: Serialize + ?Sized>(v: &T, field: &str) -> Result<String> {
+    serde_json::to_string(v).map_err(|_| StoreError::Invalid(format!("{field} is not JSON")))
+}
+
+/// Decodes JSON text; NULL gives the type's default.
+pub(crate) fn from_json<T: DeserializeOwned + Default>(s: Option<&str>, field: &str) -> Result<T> {
+    match s {
+        None => Ok(T::default()),
+        Some(s) => serde_json::from_str(s)
+            .map_err(|_| StoreError::Corrupt(format!("stored {field} is not valid JSON"))),
+    }
+}
+
+/// Parses a stored enum name (`event_type`, `severity`, ...).
+pub(crate) fn parse_name<T: std::str::FromStr>(s: &str, field: &str) -> Result<T> {
+    s.parse().map_err(|_| StoreError::Corrupt(format!("stored {field} {s:?} is unknown")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_bin_orders_and_round_trips() {
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.1.0".parse().unwrap();
+        assert!(ip_bin(a) < ip_bin(b));
+        assert_eq!(ip_from_bin(&ip_bin(a)).unwrap(), a);
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        assert_eq!(ip_from_bin(&ip_bin(v6)).unwrap(), v6);
+        let (lo, hi) = cidr_range(&"10.0.0.0/24".parse().unwrap());
+        assert!(lo <= ip_bin(a) && ip_bin(a) <= hi && ip_bin(b) > hi);
+        assert!(ip_from_bin(&[1, 2]).is_err());
+    }
+
+    #[test]
+    fn times_round_trip_exactly() {
+        let t = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789).unwrap();
+        assert_eq!(from_nanos(to_nanos(t, "t").unwrap()).unwrap(), t);
+        assert_eq!(from_rfc3339(&to_rfc3339(t, "t").unwrap(), "t").unwrap(), t);
+        let far = OffsetDateTime::from_unix_timestamp(i64::from(i32::MAX) * 10).unwrap();
+        assert!(matches!(to_nanos(far, "timestamp"), Err(StoreError::Invalid(_))));
+        assert_eq!(to_nanos_clamped(far), i64::MAX);
+    }
+}

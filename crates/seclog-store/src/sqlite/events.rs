@@ -1,0 +1,339 @@
+//! Events: insert, lookup, filtered listing with keyset pagination, count and purge.
+
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, Row, TransactionBehavior};
+use seclog_core::{Cursor, EventFilter, EventPage, SecurityEvent};
+use time::OffsetDateTime;
+
+use super::codec::{
+    cidr_range, from_json, from_nanos, ip_bin, parse_ip, parse_name, to_json, to_nanos,
+    to_nanos_clamped, to_rfc3339,
+};
+use super::error::{db_err, is_unique_violation};
+use crate::{Result, StoreError, MAX_PAGE_LIMIT};
+
+/// Rows deleted per purge transaction, so the writer lock is released between chunks.
+pub(crate) const PURGE_CHUNK: i64 = 5_000;
+
+const INSERT_SQL: &str = "INSERT INTO security_events (event_id, event_type, severity, \
+    timestamp, user_id, session_id, ip_address, user_agent, request_method, request_url, \
+    request_headers, request_body, response_status, response_body, details, threat_level, \
+    risk_score, indicators, status, investigation_notes, remediation_actions, compliance_tags, \
+    audit_trail, source, correlation_id, parent_event_id, ts, ip_bin, severity_rank) VALUES \
+    (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
+    ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)";
+
+/// Columns read back, in the order [`event_from_row`] expects.
+const SELECT_COLS: &str = "event_id, event_type, severity, ts, user_id, session_id, ip_address, \
+    user_agent, request_method, request_url, request_headers, request_body, response_status, \
+    response_body, details, threat_level, risk_score, indicators, status, investigation_notes, \
+    remediation_actions, compliance_tags, audit_trail, source, correlation_id, parent_event_id";
+
+fn list_json(v: &[String], field: &str) -> Result<String> {
+    if v.is_empty() {
+        Ok("[]".to_string())
+    } else {
+        to_json(v, field)
+    }
+}
+
+/// Inserts `events` in one IMMEDIATE transaction; any failure rolls the whole batch back.
+pub(crate) fn insert_events(conn: &mut Connection, events: &[SecurityEvent]) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| db_err("begin insert", e))?;
+    {
+        let mut stmt = tx.prepare_cached(INSERT_SQL).map_err(|e| db_err("prepare insert", e))?;
+        for ev in events {
+            let ts = to_nanos(ev.timestamp, "timestamp")?;
+            let timestamp = to_rfc3339(ev.timestamp, "timestamp")?;
+            let headers =
+                ev.request_headers.as_ref().map(|h| to_json(h, "request_headers")).transpose()?;
+            let details = if ev.details.is_empty() {
+                "{}".to_string()
+            } else {
+                to_json(&ev.details, "details")?
+            };
+            let ip_text = ev.ip_address.map(|ip| ip.to_string());
+            let ip_blob = ev.ip_address.map(ip_bin);
+            let res = stmt.execute(params![
+                ev.event_id,
+                ev.event_type.as_str(),
+                ev.severity.as_str(),
+                timestamp,
+                ev.user_id,
+                ev.session_id,
+                ip_text,
+                ev.user_agent,
+                ev.request_method,
+                ev.request_url,
+                headers,
+                ev.request_body,
+                ev.response_status,
+                ev.response_body,
+                details,
+                ev.threat_level,
+                ev.risk_score,
+                list_json(&ev.indicators, "indicators")?,
+                ev.status.as_str(),
+                list_json(&ev.investigation_notes, "investigation_notes")?,
+                list_json(&ev.remediation_actions, "remediation_actions")?,
+                list_json(&ev.compliance_tags, "compliance_tags")?,
+                list_json(&ev.audit_trail, "audit_trail")?,
+                ev.source,
+                ev.correlation_id,
+                ev.parent_event_id,
+                ts,
+                ip_blob.as_ref().map(|b| &b[..]),
+                ev.severity.rank(),
+            ]);
+            match res {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => {
+                    let id: String = ev.event_id.chars().take(64).collect();
+                    return Err(StoreError::Invalid(format!(
+                        "duplicate event_id {id:?}; batch rolled back"
+                    )));
+                }
+                Err(e) => return Err(db_err("insert event", e)),
+            }
+        }
+    }
+    tx.commit().map_err(|e| db_err("commit events", e))
+}
+
+/// Decodes a row selected with [`SELECT_COLS`].
+fn event_from_row(r: &Row<'_>) -> Result<SecurityEvent> {
+    let g = |e| db_err("read event", e);
+    let text = |i: usize| -> Result<Option<String>> { r.get::<_, Option<String>>(i).map_err(g) };
+    let list = |i: usize, field: &str| -> Result<Vec<String>> {
+        from_json(r.get_ref(i).map_err(g)?.as_str_or_null().map_err(|_| bad(field))?, field)
+    };
+    let event_type: String = r.get(1).map_err(g)?;
+    let severity: String = r.get(2).map_err(g)?;
+    let status: String = r.get(18).map_err(g)?;
+    let response_status: Option<i64> = r.get(12).map_err(g)?;
+    Ok(SecurityEvent {
+        event_id: r.get(0).map_err(g)?,
+        event_type: parse_name(&event_type, "event_type")?,
+        severity: parse_name(&severity, "severity")?,
+        timestamp: from_nanos(r.get(3).map_err(g)?)?,
+        user_id: text(4)?,
+        session_id: text(5)?,
+        ip_address: text(6)?.as_deref().map(parse_ip).transpose()?,
+        user_agent: text(7)?,
+        request_method: text(8)?,
+        request_url: text(9)?,
+        request_headers: match text(10)? {
+            None => None,
+            Some(s) => Some(from_json(Some(&s), "request_headers")?),
+        },
+        request_body: text(11)?,
+        response_status: response_status
+            .map(|s| u16::try_from(s).map_err(|_| bad("response_status")))
+            .transpose()?,
+        response_body: text(13)?,
+        details: from_json(text(14)?.as_deref(), "details")?,
+        threat_level: text(15)?,
+        risk_score: r.get(16).map_err(g)?,
+        indicators: list(17, "indicators")?,
+        status: parse_name(&status, "status")?,
+        investigation_notes: list(19, "investigation_notes")?,
+        remediation_actions: list(20, "remediation_actions")?,
+        compliance_tags: list(21, "compliance_tags")?,
+        audit_trail: list(22, "audit_trail")?,
+        source: text(23)?,
+        correlation_id: text(24)?,
+        parent_event_id: text(25)?,
+    })
+}
+
+fn bad(field: &str) -> StoreError {
+    StoreError::Corrupt(format!("stored {field} has the wrong type"))
+}
+
+/// One event by id.
+pub(crate) fn get_event(conn: &Connection, event_id: &str) -> Result<Option<SecurityEvent>> {
+    let sql = format!("SELECT {SELECT_COLS} FROM security_events WHERE event_id = ?1");
+    let mut stmt = conn.prepare_cached(&sql).map_err(|e| db_err("prepare get event", e))?;
+    let mut rows = stmt.query([event_id]).map_err(|e| db_err("get event", e))?;
+    match rows.next().map_err(|e| db_err("get event", e))? {
+        Some(r) => event_from_row(r).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A WHERE clause (with `?` placeholders only) and its bound values.
+struct Where {
+    clauses: Vec<String>,
+    params: Vec<Value>,
+}
+
+impl Where {
+    fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+}
+
+fn build_where(filter: &EventFilter) -> Where {
+    let mut w = Where { clauses: Vec::new(), params: Vec::new() };
+    let mut types: Vec<&str> = filter.event_types.iter().map(|t| t.as_str()).collect();
+    types.sort_unstable();
+    types.dedup();
+    if !types.is_empty() {
+        w.clauses.push(format!("event_type IN ({})", vec!["?"; types.len()].join(", ")));
+        w.params.extend(types.into_iter().map(|t| Value::Text(t.to_string())));
+    }
+    if let Some(s) = filter.min_severity {
+        w.clauses.push("severity_rank >= ?".into());
+        w.params.push(Value::Integer(i64::from(s.rank())));
+    }
+    if let Some(ip) = filter.ip_address {
+        w.clauses.push("ip_bin = ?".into());
+        w.params.push(Value::Blob(ip_bin(ip).to_vec()));
+    }
+    if let Some(net) = &filter.cidr {
+        let (lo, hi) = cidr_range(net);
+        w.clauses.push("ip_bin BETWEEN ? AND ?".into());
+        w.params.push(Value::Blob(lo.to_vec()));
+        w.params.push(Value::Blob(hi.to_vec()));
+    }
+    for (col, v) in [
+        ("user_id", &filter.user_id),
+        ("session_id", &filter.session_id),
+        ("correlation_id", &filter.correlation_id),
+    ] {
+        if let Some(v) = v {
+            w.clauses.push(format!("{col} = ?"));
+            w.params.push(Value::Text(v.clone()));
+        }
+    }
+    if let Some(s) = filter.status {
+        w.clauses.push("status = ?".into());
+        w.params.push(Value::Text(s.as_str().to_string()));
+    }
+    if let Some(t) = filter.start_time {
+        w.clauses.push("ts >= ?".into());
+        w.params.push(Value::Integer(to_nanos_clamped(t)));
+    }
+    if let Some(t) = filter.end_time {
+        w.clauses.push("ts <= ?".into());
+        w.params.push(Value::Integer(to_nanos_clamped(t)));
+    }
+    w
+}
+
+/// Checks a page size against `1..=MAX_PAGE_LIMIT`.
+pub(crate) fn check_limit(limit: usize) -> Result<i64> {
+    if limit == 0 || limit > MAX_PAGE_LIMIT {
+        return Err(StoreError::Invalid(format!(
+            "limit must be between 1 and {MAX_PAGE_LIMIT}, got {limit}"
+        )));
+    }
+    i64::try_from(limit).map_err(|_| StoreError::Invalid("limit too large".into()))
+}
+
+/// Events matching `filter`, newest first, after `cursor`.
+pub(crate) fn query_events(
+    conn: &Connection,
+    filter: &EventFilter,
+    cursor: Option<&Cursor>,
+    limit: usize,
+) -> Result<EventPage> {
+    let limit_i = check_limit(limit)?;
+    let mut w = build_where(filter);
+    if let Some(c) = cursor {
+        let ts = to_nanos_clamped(c.timestamp);
+        w.clauses.push("ts <= ? AND (ts < ? OR event_id < ?)".into());
+        w.params.push(Value::Integer(ts));
+        w.params.push(Value::Integer(ts));
+        w.params.push(Value::Text(c.event_id.clone()));
+    }
+    w.params.push(Value::Integer(limit_i + 1));
+    let sql = format!(
+        "SELECT {SELECT_COLS} FROM security_events{} ORDER BY ts DESC, event_id DESC LIMIT ?",
+        w.sql()
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(|e| db_err("prepare query", e))?;
+    let mut rows =
+        stmt.query(params_from_iter(w.params.iter())).map_err(|e| db_err("query events", e))?;
+    let mut events = Vec::with_capacity(limit.min(1024));
+    let mut more = false;
+    while let Some(r) = rows.next().map_err(|e| db_err("query events", e))? {
+        if events.len() == limit {
+            more = true;
+            break;
+        }
+        events.push(event_from_row(r)?);
+    }
+    let next_cursor = if more { events.last().map(|e| Cursor::after(e).encode()) } else { None };
+    Ok(EventPage { events, next_cursor })
+}
+
+/// Number of events matching `filter`.
+pub(crate) fn count_events(conn: &Connection, filter: &EventFilter) -> Result<u64> {
+    let w = build_where(filter);
+    let sql = format!("SELECT COUNT(*) FROM security_events{}", w.sql());
+    let mut stmt = conn.prepare_cached(&sql).map_err(|e| db_err("prepare count", e))?;
+    let n: i64 = stmt
+        .query_row(params_from_iter(w.params.iter()), |r| r.get(0))
+        .map_err(|e| db_err("count events", e))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Deletes one chunk of events older than `cutoff_ns`; returns rows deleted.
+pub(crate) fn purge_older_chunk(conn: &Connection, cutoff_ns: i64) -> Result<u64> {
+    let n = conn
+        .prepare_cached(
+            "DELETE FROM security_events WHERE rowid IN \
+             (SELECT rowid FROM security_events WHERE ts < ?1 ORDER BY ts LIMIT ?2)",
+        )
+        .and_then(|mut s| s.execute(params![cutoff_ns, PURGE_CHUNK]))
+        .map_err(|e| db_err("purge events", e))?;
+    Ok(n as u64)
+}
+
+/// The newest event beyond the first `keep_max` (newest first), if any: everything at or
+/// before it in (ts, event_id) order is to be deleted.
+pub(crate) fn keep_max_boundary(conn: &Connection, keep_max: u64) -> Result<Option<(i64, String)>> {
+    let offset = i64::try_from(keep_max).unwrap_or(i64::MAX);
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT ts, event_id FROM security_events ORDER BY ts DESC, event_id DESC \
+             LIMIT 1 OFFSET ?1",
+        )
+        .map_err(|e| db_err("prepare purge", e))?;
+    let mut rows = stmt.query([offset]).map_err(|e| db_err("purge events", e))?;
+    match rows.next().map_err(|e| db_err("purge events", e))? {
+        Some(r) => Ok(Some((
+            r.get(0).map_err(|e| db_err("purge events", e))?,
+            r.get(1).map_err(|e| db_err("purge events", e))?,
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// Deletes one chunk of events at or before `(ts, event_id)`; returns rows deleted.
+pub(crate) fn purge_upto_chunk(conn: &Connection, ts: i64, event_id: &str) -> Result<u64> {
+    let n = conn
+        .prepare_cached(
+            "DELETE FROM security_events WHERE rowid IN \
+             (SELECT rowid FROM security_events WHERE ts <= ?1 AND (ts < ?1 OR event_id <= ?2) \
+              ORDER BY ts LIMIT ?3)",
+        )
+        .and_then(|mut s| s.execute(params![ts, event_id, PURGE_CHUNK]))
+        .map_err(|e| db_err("purge events", e))?;
+    Ok(n as u64)
+}
+
+/// Converts a purge cutoff.
+pub(crate) fn cutoff(older_than: OffsetDateTime) -> i64 {
+    to_nanos_clamped(older_than)
+}

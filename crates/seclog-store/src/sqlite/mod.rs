@@ -1,0 +1,257 @@
+//! The embedded SQLite backend.
+//!
+//! # Durability
+//!
+//! The database runs in WAL mode. With the default `synchronous=NORMAL`, a committed
+//! transaction survives a crash of the process (it is in the WAL file), but the last
+//! transactions before a power loss or OS crash may be lost (the WAL is not fsynced on every
+//! commit; the database never becomes corrupt). [`SqliteOptions::synchronous_full`] syncs the
+//! WAL on every commit for power-loss durability, at a cost in commit latency.
+//!
+//! # Concurrency
+//!
+//! One write connection behind a mutex takes every write; a small pool of read-only
+//! connections serves queries, so readers never wait for the writer (WAL snapshots). An
+//! in-memory store has no separate readers: its single connection serves both.
+
+mod alerts;
+mod codec;
+mod error;
+mod events;
+mod schema;
+mod stats;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use rusqlite::{Connection, OpenFlags};
+use seclog_core::{
+    AlertStatus, Cursor, EventFilter, EventPage, SecurityAlert, SecurityEvent, Statistics,
+    SuspiciousIp,
+};
+use time::OffsetDateTime;
+
+use self::error::db_err;
+use crate::{Result, Store};
+
+/// Tuning of a [`SqliteStore`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// `synchronous=FULL` (fsync the WAL on every commit: survives power loss) instead of the
+    /// default `NORMAL` (survives a process crash).
+    pub synchronous_full: bool,
+    /// Read-only connections for queries (file databases only); at least 1.
+    pub read_connections: usize,
+    /// How long a connection waits for a lock held by another process.
+    pub busy_timeout: Duration,
+    /// Page cache per connection, in KiB.
+    pub cache_kib: u32,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            synchronous_full: false,
+            read_connections: 4,
+            busy_timeout: Duration::from_secs(5),
+            cache_kib: 32 * 1024,
+        }
+    }
+}
+
+/// A [`Store`] in one SQLite database file (or in memory).
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("readers", &self.readers.len()).finish()
+    }
+}
+
+fn configure(conn: &Connection, opts: &SqliteOptions) -> Result<()> {
+    let c = |e| db_err("configure connection", e);
+    conn.busy_timeout(opts.busy_timeout).map_err(c)?;
+    conn.pragma_update(None, "synchronous", if opts.synchronous_full { "FULL" } else { "NORMAL" })
+        .map_err(c)?;
+    conn.pragma_update(None, "cache_size", -i64::from(opts.cache_kib)).map_err(c)?;
+    conn.pragma_update(None, "temp_store", "MEMORY").map_err(c)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` with default options and migrates
+    /// it to the current schema.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, SqliteOptions::default())
+    }
+
+    /// Opens the database at `path` with `opts`.
+    pub fn open_with(path: impl AsRef<Path>, opts: SqliteOptions) -> Result<Self> {
+        let path = path.as_ref();
+        let mut writer = Connection::open(path).map_err(|e| db_err("open database", e))?;
+        configure(&writer, &opts)?;
+        let mode: String = writer
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .map_err(|e| db_err("enable WAL", e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(crate::StoreError::Database(format!(
+                "enable WAL: the database stays in {mode} mode"
+            )));
+        }
+        schema::migrate(&mut writer)?;
+        let mut readers = Vec::new();
+        for _ in 0..opts.read_connections.max(1) {
+            let r = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .map_err(|e| db_err("open read connection", e))?;
+            configure(&r, &opts)?;
+            readers.push(Mutex::new(r));
+        }
+        Ok(SqliteStore { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
+    }
+
+    /// A private in-memory database (lost when dropped); one connection serves all calls.
+    pub fn open_in_memory() -> Result<Self> {
+        let mut conn = Connection::open_in_memory().map_err(|e| db_err("open database", e))?;
+        configure(&conn, &SqliteOptions::default())?;
+        schema::migrate(&mut conn)?;
+        Ok(SqliteStore {
+            writer: Mutex::new(conn),
+            readers: Vec::new(),
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64> {
+        schema::current_version(&self.writer.lock())
+    }
+
+    /// The schema version this build creates and migrates to.
+    pub fn latest_schema_version() -> i64 {
+        schema::latest_version()
+    }
+
+    /// Runs `f` on a free read connection (or the writer for in-memory stores).
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let n = self.readers.len();
+        if n == 0 {
+            return f(&self.writer.lock());
+        }
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..n {
+            if let Some(guard) = self.readers.get((start + i) % n).and_then(|m| m.try_lock()) {
+                return f(&guard);
+            }
+        }
+        match self.readers.get(start % n) {
+            Some(m) => f(&m.lock()),
+            None => f(&self.writer.lock()),
+        }
+    }
+}
+
+impl Store for SqliteStore {
+    fn insert_events(&self, events: &[SecurityEvent]) -> Result<()> {
+        events::insert_events(&mut self.writer.lock(), events)
+    }
+
+    fn get_event(&self, event_id: &str) -> Result<Option<SecurityEvent>> {
+        self.read(|c| events::get_event(c, event_id))
+    }
+
+    fn query_events(
+        &self,
+        filter: &EventFilter,
+        cursor: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<EventPage> {
+        self.read(|c| events::query_events(c, filter, cursor, limit))
+    }
+
+    fn count_events(&self, filter: &EventFilter) -> Result<u64> {
+        self.read(|c| events::count_events(c, filter))
+    }
+
+    fn statistics(&self, now: OffsetDateTime) -> Result<Statistics> {
+        self.read(|c| stats::statistics(c, now))
+    }
+
+    fn purge_events(
+        &self,
+        older_than: Option<OffsetDateTime>,
+        keep_max: Option<u64>,
+    ) -> Result<u64> {
+        let mut deleted = 0;
+        if let Some(t) = older_than {
+            let cutoff = events::cutoff(t);
+            loop {
+                // The writer lock is taken per chunk so inserts interleave with a long purge.
+                let n = events::purge_older_chunk(&self.writer.lock(), cutoff)?;
+                deleted += n;
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+        if let Some(keep) = keep_max {
+            let boundary = events::keep_max_boundary(&self.writer.lock(), keep)?;
+            if let Some((ts, id)) = boundary {
+                loop {
+                    let n = events::purge_upto_chunk(&self.writer.lock(), ts, &id)?;
+                    deleted += n;
+                    if n == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(deleted)
+    }
+
+    fn insert_alert(&self, alert: &SecurityAlert) -> Result<()> {
+        alerts::insert_alert(&self.writer.lock(), alert)
+    }
+
+    fn update_alert(&self, alert: &SecurityAlert) -> Result<()> {
+        alerts::update_alert(&self.writer.lock(), alert)
+    }
+
+    fn get_alert(&self, alert_id: &str) -> Result<Option<SecurityAlert>> {
+        self.read(|c| alerts::get_alert(c, alert_id))
+    }
+
+    fn list_alerts(&self, status: Option<AlertStatus>, limit: usize) -> Result<Vec<SecurityAlert>> {
+        self.read(|c| alerts::list_alerts(c, status, limit))
+    }
+
+    fn upsert_suspicious_ips(&self, rows: &[SuspiciousIp]) -> Result<()> {
+        alerts::upsert_suspicious_ips(&mut self.writer.lock(), rows)
+    }
+
+    fn list_suspicious_ips(&self, blocked_only: bool, limit: usize) -> Result<Vec<SuspiciousIp>> {
+        self.read(|c| alerts::list_suspicious_ips(c, blocked_only, limit))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_is_send_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<SqliteStore>();
+    }
+}

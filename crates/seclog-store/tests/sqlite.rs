@@ -1,0 +1,151 @@
+//! The conformance suite and SQLite-specific behaviour, against in-memory and on-disk stores.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use seclog_core::{EventFilter, EventType, SecurityEvent};
+use seclog_store::conformance::{self, data};
+use seclog_store::{SqliteOptions, SqliteStore, Store, StoreError};
+use tempfile::TempDir;
+
+#[test]
+fn conformance_in_memory() {
+    conformance::run_all(&|| Box::new(SqliteStore::open_in_memory().unwrap()));
+}
+
+#[test]
+fn conformance_on_disk() {
+    let dirs = RefCell::new(Vec::new());
+    conformance::run_all(&|| {
+        let dir = TempDir::new().unwrap();
+        let store = SqliteStore::open(dir.path().join("seclog.db")).unwrap();
+        dirs.borrow_mut().push(dir);
+        Box::new(store)
+    });
+}
+
+#[test]
+fn conformance_on_disk_synchronous_full_one_reader() {
+    let dir = TempDir::new().unwrap();
+    let n = RefCell::new(0);
+    let opts = SqliteOptions { synchronous_full: true, read_connections: 1, ..Default::default() };
+    conformance::duplicate_ids_roll_back(&|| {
+        *n.borrow_mut() += 1;
+        let path = dir.path().join(format!("db{}", n.borrow()));
+        Box::new(SqliteStore::open_with(path, opts.clone()).unwrap())
+    });
+}
+
+#[test]
+fn data_survives_reopen_and_migrations_are_idempotent() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("seclog.db");
+    let events = data::dataset(500, 1);
+    let alert = data::alert("a1", 3);
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SqliteStore::latest_schema_version());
+        store.insert_events(&events).unwrap();
+        store.insert_alert(&alert).unwrap();
+    }
+    for _ in 0..2 {
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SqliteStore::latest_schema_version());
+        assert_eq!(store.count_events(&EventFilter::default()).unwrap(), 500);
+        assert_eq!(
+            conformance::collect_all(&store, &EventFilter::default(), 77),
+            data::sorted_newest_first(events.clone())
+        );
+        assert_eq!(store.get_alert("a1").unwrap(), Some(alert.clone()));
+    }
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let applied: i64 =
+        conn.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0)).unwrap();
+    assert_eq!(applied, SqliteStore::latest_schema_version());
+}
+
+#[test]
+fn spec_columns_exist_with_their_names() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("seclog.db");
+    drop(SqliteStore::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let cols = |table: &str| -> Vec<String> {
+        let mut s = conn.prepare(&format!("PRAGMA table_info({table})")).unwrap();
+        s.query_map([], |r| r.get::<_, String>(1)).unwrap().map(|c| c.unwrap()).collect()
+    };
+    let events = cols("security_events");
+    let spec_event_cols = "event_id event_type severity timestamp user_id session_id ip_address \
+        user_agent request_method request_url request_headers request_body response_status \
+        response_body details threat_level risk_score indicators status investigation_notes \
+        remediation_actions compliance_tags audit_trail source correlation_id parent_event_id \
+        created_at";
+    assert_eq!(spec_event_cols.split_whitespace().count(), 27);
+    for c in spec_event_cols.split_whitespace() {
+        assert!(events.iter().any(|e| e == c), "security_events.{c} missing");
+    }
+    let alerts = cols("security_alerts");
+    for c in "alert_id title description severity timestamp event_ids threat_indicators \
+        recommended_actions status acknowledged_by acknowledged_at resolved_by resolved_at \
+        created_at"
+        .split_whitespace()
+    {
+        assert!(alerts.iter().any(|e| e == c), "security_alerts.{c} missing");
+    }
+    let ips = cols("suspicious_ips");
+    for c in "ip_address threat_level first_seen last_seen event_count blocked".split_whitespace() {
+        assert!(ips.iter().any(|e| e == c), "suspicious_ips.{c} missing");
+    }
+    // created_at is filled by the database.
+    let store = SqliteStore::open(&path).unwrap();
+    store.insert_events(&data::dataset(1, 2)).unwrap();
+    let created: String =
+        conn.query_row("SELECT created_at FROM security_events", [], |r| r.get(0)).unwrap();
+    assert_eq!(created.len(), 19, "{created}");
+}
+
+#[test]
+fn newer_schema_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("seclog.db");
+    drop(SqliteStore::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", SqliteStore::latest_schema_version() + 1).unwrap();
+    drop(conn);
+    let err = SqliteStore::open(&path).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    assert!(err.to_string().contains("newer"), "{err}");
+}
+
+#[test]
+fn readers_see_commits_while_a_writer_inserts() {
+    let dir = TempDir::new().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("seclog.db")).unwrap());
+    let base = data::base_time();
+    let writer = {
+        let store = Arc::clone(&store);
+        std::thread::spawn(move || {
+            for batch in 0..50 {
+                let events: Vec<SecurityEvent> = (0..200)
+                    .map(|i| {
+                        SecurityEvent::new(
+                            format!("w{batch:03}-{i:03}"),
+                            EventType::AuthFailure,
+                            base,
+                        )
+                    })
+                    .collect();
+                store.insert_events(&events).unwrap();
+            }
+        })
+    };
+    let mut last = 0;
+    while !writer.is_finished() {
+        let n = store.count_events(&EventFilter::default()).unwrap();
+        assert!(n >= last && n % 200 == 0, "readers see whole batches only: {n}");
+        last = n;
+    }
+    writer.join().unwrap();
+    assert_eq!(store.count_events(&EventFilter::default()).unwrap(), 10_000);
+}
