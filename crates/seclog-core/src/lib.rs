@@ -7,11 +7,16 @@
 pub mod error;
 pub mod event;
 pub mod event_type;
+pub mod monitor;
 pub mod query;
 pub mod severity;
 
 pub use error::{UnknownValue, ValidationError};
 pub use event::{AlertTransition, EventInput, SecurityAlert, SecurityEvent};
 pub use event_type::{Category, EventType};
+pub use monitor::{
+    default_rules, Action, BlockInfo, BlockList, Decision, EscalationPolicy, Firing, GroupBy,
+    IpRiskTracker, IpSet, Rule, RuleEngine, RuleError, RuleKind, Scope,
+};
 pub use query::{Cursor, EventFilter, EventPage, NamedCount, Statistics, SuspiciousIp};
 pub use severity::{AlertStatus, EventStatus, Resolution, Severity};
