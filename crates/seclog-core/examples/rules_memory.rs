@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Memory held by the rule engine with 1,000,000 distinct client IPs (one `auth_failure` each).
 //!
-//! Run: `cargo run --release -p seclog-core --example rules_memory [spec|default]`
+//! Run: `cargo run --release -p seclog-core --example rules_memory [spec|default|all]`
 //! (Linux: reads VmRSS).
 
 use std::net::IpAddr;
@@ -46,6 +46,11 @@ fn main() {
     // One measurement per process: freed memory is not always returned to the OS.
     match std::env::args().nth(1).as_deref() {
         Some("spec") => measure("spec rules (3)", default_rules().into_iter().take(3).collect()),
+        Some("all") => {
+            let mut rules = default_rules();
+            rules.iter_mut().for_each(|r| r.enabled = true);
+            measure("all 5 rules enabled", rules)
+        }
         _ => measure("default rules (5)", default_rules()),
     }
 }

@@ -137,14 +137,13 @@ fn expire_idle_drops_only_states_that_cannot_matter() {
         let e = ev(&format!("e{i}"), EventType::AuthFailure, i64::from(i), Some(&ip), Some("u"));
         eng.observe(&e);
     }
-    // high_failure_rate and credential_stuffing keep one state per IP, account_takeover one
-    // for the user.
-    assert_eq!(eng.key_count(), 201);
+    // high_failure_rate keeps one state per IP, account_takeover one for the user.
+    assert_eq!(eng.key_count(), 101);
     assert_eq!(eng.expire_idle(at(300)), 0, "all within 300 s still");
     // At 400 s the high_failure_rate states of IPs last seen before 100 s are idle.
     assert_eq!(eng.expire_idle(at(400)), 100);
-    assert_eq!(eng.key_count(), 101, "credential_stuffing and account_takeover (600 s) remain");
-    assert_eq!(eng.expire_idle(at(10_000)), 101);
+    assert_eq!(eng.key_count(), 1, "account_takeover (600 s) remains");
+    assert_eq!(eng.expire_idle(at(10_000)), 1);
     assert_eq!(eng.key_count(), 0);
 }
 
@@ -162,7 +161,11 @@ fn slightly_out_of_order_events_are_placed_by_time() {
 
 #[test]
 fn credential_stuffing_and_account_takeover_defaults() {
-    let mut eng = RuleEngine::new(default_rules()).unwrap();
+    let mut rules = default_rules();
+    for r in &mut rules {
+        r.enabled = true; // credential_stuffing is off by default
+    }
+    let mut eng = RuleEngine::new(rules).unwrap();
     let ip = Some("203.0.113.50");
     let mut fired = Vec::new();
     for i in 0..10 {
