@@ -7,6 +7,7 @@
 pub mod error;
 pub mod event;
 pub mod event_type;
+pub mod monitor;
 pub mod query;
 pub mod redact;
 pub mod risk;
@@ -16,6 +17,10 @@ pub mod validate;
 pub use error::{UnknownValue, ValidationError};
 pub use event::{AlertTransition, EventInput, SecurityAlert, SecurityEvent};
 pub use event_type::{Category, EventType};
+pub use monitor::{
+    default_rules, Action, BlockInfo, BlockList, Decision, EscalationPolicy, Firing, GroupBy,
+    IpRiskTracker, IpSet, Rule, RuleEngine, RuleError, RuleKind, Scope,
+};
 pub use query::{
     normalize_ip, parse_ip, parse_time, Cursor, EventFilter, EventPage, NamedCount, Statistics,
     SuspiciousIp,

@@ -1,0 +1,299 @@
+//! The rule engine: exact sliding windows on event time, one state per rule and key.
+//!
+//! Semantics (see `docs/monitoring.md`):
+//! - Time is the event's `timestamp`, in microseconds; a window of `w` seconds is inclusive: an
+//!   event at `t` sees the key's events with times in `[t - w, t]`.
+//! - A threshold rule fires at the event that makes `threshold` counted events of one key lie in
+//!   that window.
+//! - Suppression: after a rule fires for a key at `t_f`, the key does not fire again for events
+//!   with `t <= t_f + w`; it can fire again from the first event after that (if the condition
+//!   still holds then). A sustained attack thus gives one firing per window length.
+//! - Out of order: events are inserted in time order into the key's ring of the newest
+//!   `threshold` events and the condition is evaluated over that ring; an event older than every
+//!   kept event of a full ring is ignored. For time-sorted input the results are exact.
+
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::net::IpAddr;
+
+use time::OffsetDateTime;
+
+use super::rules::{validate_rules, Action, DistinctField, GroupBy, Rule, RuleError, RuleKind};
+use super::window::{micros, Entry, EventId, TimeRing};
+use crate::event::SecurityEvent;
+use crate::event_type::EventType;
+use crate::severity::Severity;
+
+const _: () = assert!(EventType::ALL.len() <= 128, "event type mask is a u128");
+
+/// A rule that fired for a key at an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Firing {
+    /// The rule's name.
+    pub rule: String,
+    /// The rule's action.
+    pub action: Action,
+    /// How the key was formed.
+    pub group_by: GroupBy,
+    /// The key: an IP address, a user id, a session id, or `ip|user`.
+    pub key: String,
+    /// The event time of the decisive event.
+    pub at: OffsetDateTime,
+    /// The events that made the rule fire, oldest first; the decisive event is among them.
+    pub event_ids: Vec<String>,
+    /// The rule is in dry-run mode: report, take no action.
+    pub dry_run: bool,
+    /// The severity of the alert.
+    pub severity: Severity,
+}
+
+/// The key a rule's state is partitioned by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum GroupKey {
+    Ip(IpAddr),
+    Text(Box<str>),
+}
+
+impl GroupKey {
+    fn of(group_by: GroupBy, ev: &SecurityEvent) -> Option<GroupKey> {
+        let ip = || ev.ip_address.map(|ip| ip.to_canonical());
+        match group_by {
+            GroupBy::Ip => ip().map(GroupKey::Ip),
+            GroupBy::UserId => ev.user_id.as_deref().map(|u| GroupKey::Text(u.into())),
+            GroupBy::SessionId => ev.session_id.as_deref().map(|s| GroupKey::Text(s.into())),
+            GroupBy::IpAndUser => {
+                let (ip, user) = (ip()?, ev.user_id.as_deref()?);
+                Some(GroupKey::Text(format!("{ip}|{user}").into()))
+            }
+        }
+    }
+
+    fn render(&self) -> String {
+        match self {
+            GroupKey::Ip(ip) => ip.to_string(),
+            GroupKey::Text(s) => s.to_string(),
+        }
+    }
+}
+
+/// The state of one key for one rule.
+#[derive(Debug, Default)]
+struct KeyState {
+    ring: TimeRing,
+    /// Event time (µs) of the last firing; `i64::MIN` when it never fired.
+    last_fire: i64,
+}
+
+/// A rule, prepared for evaluation, with its per-key states.
+#[derive(Debug)]
+struct Compiled {
+    index: usize,
+    types: u128,
+    success: u128,
+    window: i64,
+    cap: usize,
+    states: HashMap<GroupKey, KeyState>,
+}
+
+fn type_bit(t: EventType) -> u128 {
+    1u128.checked_shl(t as u32).unwrap_or(0)
+}
+
+fn mask(types: &[EventType]) -> u128 {
+    types.iter().fold(0, |m, t| m | type_bit(*t))
+}
+
+/// Evaluates rules over a stream of events. Pure: no clock, no I/O.
+#[derive(Debug)]
+pub struct RuleEngine {
+    rules: Vec<Rule>,
+    compiled: Vec<Compiled>,
+    hasher: RandomState,
+}
+
+impl RuleEngine {
+    /// Validates the rules and prepares an engine (disabled rules are kept but not evaluated).
+    pub fn new(rules: Vec<Rule>) -> Result<Self, RuleError> {
+        validate_rules(&rules)?;
+        let compiled = rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.enabled)
+            .map(|(index, r)| Compiled {
+                index,
+                types: mask(&r.event_types),
+                success: match r.kind {
+                    RuleKind::Sequence { success_type } => type_bit(success_type),
+                    _ => 0,
+                },
+                window: i64::try_from(r.window_secs).unwrap_or(i64::MAX).saturating_mul(1_000_000),
+                cap: usize::try_from(r.threshold).unwrap_or(usize::MAX),
+                states: HashMap::new(),
+            })
+            .collect();
+        Ok(RuleEngine { rules, compiled, hasher: RandomState::new() })
+    }
+
+    /// The rules, as given.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The number of (rule, key) states held.
+    pub fn key_count(&self) -> usize {
+        self.compiled.iter().map(|c| c.states.len()).sum()
+    }
+
+    /// Drops the state of keys that can no longer fire or suppress for events at or after
+    /// `now`: no kept event and no firing within the rule's window before `now`. Returns how
+    /// many states were dropped.
+    pub fn expire_idle(&mut self, now: OffsetDateTime) -> usize {
+        let now = micros(now);
+        let mut dropped = 0;
+        for c in &mut self.compiled {
+            let before = c.states.len();
+            let horizon = now.saturating_sub(c.window);
+            c.states.retain(|_, s| {
+                s.ring.last_t().is_some_and(|t| t >= horizon) || s.last_fire >= horizon
+            });
+            dropped += before - c.states.len();
+        }
+        dropped
+    }
+
+    /// Feeds one event to every enabled rule; returns the rules that fired at it.
+    pub fn observe(&mut self, event: &SecurityEvent) -> Vec<Firing> {
+        let bit = type_bit(event.event_type);
+        let t = micros(event.timestamp);
+        let mut out = Vec::new();
+        for c in &mut self.compiled {
+            if (c.types | c.success) & bit == 0 {
+                continue;
+            }
+            let Some(rule) = self.rules.get(c.index) else { continue };
+            if let Some(f) = &rule.filter {
+                if let Some(prefix) = &f.request_url_prefix {
+                    if !event.request_url.as_deref().is_some_and(|u| u.starts_with(prefix.as_str()))
+                    {
+                        continue;
+                    }
+                }
+            }
+            let Some(key) = GroupKey::of(rule.group_by, event) else { continue };
+            let fired = match rule.kind {
+                RuleKind::Threshold => observe_threshold(c, key, t, &event.event_id),
+                RuleKind::DistinctCount { field } => {
+                    let tag = match field {
+                        DistinctField::UserId => {
+                            event.user_id.as_deref().map(|u| self.hasher.hash_one(u))
+                        }
+                        DistinctField::Ip => {
+                            event.ip_address.map(|ip| self.hasher.hash_one(ip.to_canonical()))
+                        }
+                    };
+                    match tag {
+                        Some(tag) => observe_distinct(c, key, t, tag, &event.event_id),
+                        None => None,
+                    }
+                }
+                RuleKind::Sequence { .. } => {
+                    observe_sequence(c, key, t, bit & c.success != 0, &event.event_id)
+                }
+            };
+            if let Some(event_ids) = fired {
+                let key =
+                    GroupKey::of(rule.group_by, event).map(|k| k.render()).unwrap_or_default();
+                out.push(Firing {
+                    rule: rule.name.clone(),
+                    action: rule.action,
+                    group_by: rule.group_by,
+                    key,
+                    at: event.timestamp,
+                    event_ids,
+                    dry_run: rule.dry_run,
+                    severity: rule.alert_severity(),
+                });
+            }
+        }
+        out
+    }
+}
+
+fn suppressed(s: &KeyState, t: i64, window: i64) -> bool {
+    s.last_fire != i64::MIN && t <= s.last_fire.saturating_add(window)
+}
+
+/// Common tail: the ring holds `cap` entries within the window and the key is not suppressed.
+fn complete(s: &mut KeyState, t: i64, window: i64, cap: usize) -> Option<Vec<String>> {
+    let full = s.ring.len() >= cap;
+    let span_ok = match (s.ring.first_t(), s.ring.last_t()) {
+        (Some(a), Some(b)) => b.saturating_sub(a) <= window,
+        _ => false,
+    };
+    if full && span_ok && !suppressed(s, t, window) {
+        s.last_fire = s.last_fire.max(t);
+        Some(s.ring.ids())
+    } else {
+        None
+    }
+}
+
+fn observe_threshold(c: &mut Compiled, key: GroupKey, t: i64, id: &str) -> Option<Vec<String>> {
+    let (window, cap) = (c.window, c.cap);
+    let s = entry(c, key);
+    if !s.ring.insert(Entry { t, tag: 0, id: EventId::new(id) }, cap) {
+        return None;
+    }
+    complete(s, t, window, cap)
+}
+
+fn observe_distinct(
+    c: &mut Compiled,
+    key: GroupKey,
+    t: i64,
+    tag: u64,
+    id: &str,
+) -> Option<Vec<String>> {
+    let (window, cap) = (c.window, c.cap);
+    let s = entry(c, key);
+    if !s.ring.insert_distinct(Entry { t, tag, id: EventId::new(id) }, cap) {
+        return None;
+    }
+    complete(s, t, window, cap)
+}
+
+fn observe_sequence(
+    c: &mut Compiled,
+    key: GroupKey,
+    t: i64,
+    is_success: bool,
+    id: &str,
+) -> Option<Vec<String>> {
+    let (window, cap) = (c.window, c.cap);
+    if !is_success {
+        let s = entry(c, key);
+        s.ring.insert(Entry { t, tag: 0, id: EventId::new(id) }, cap);
+        return None;
+    }
+    // A success for a key without failures needs no state.
+    let s = c.states.get_mut(&key)?;
+    let full = s.ring.len() >= cap;
+    let in_window = s.ring.first_t().is_some_and(|a| t.saturating_sub(a) <= window);
+    let fired = if full && in_window && !suppressed(s, t, window) {
+        s.last_fire = s.last_fire.max(t);
+        let mut ids = s.ring.ids();
+        ids.push(id.to_string());
+        Some(ids)
+    } else {
+        None
+    };
+    s.ring.clear();
+    fired
+}
+
+fn entry(c: &mut Compiled, key: GroupKey) -> &mut KeyState {
+    c.states
+        .entry(key)
+        .or_insert_with(|| KeyState { ring: TimeRing::default(), last_fire: i64::MIN })
+}

@@ -1,0 +1,214 @@
+//! Compact per-key window state: the last `threshold` event times (microseconds since the epoch)
+//! with the ids of those events, kept sorted by time.
+//!
+//! Capacity grows one step at a time up to `threshold`, so a key seen once costs one entry.
+
+use time::OffsetDateTime;
+
+/// Microseconds since the Unix epoch (saturating; every `OffsetDateTime` fits).
+pub(crate) fn micros(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
+}
+
+/// An event id stored compactly: a canonical lowercase UUID as 16 bytes, anything else as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum EventId {
+    /// A canonical `8-4-4-4-12` lowercase hex UUID.
+    Uuid([u8; 16]),
+    /// Any other id.
+    Other(Box<str>),
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
+}
+
+impl EventId {
+    /// Stores `s`; [`EventId::to_string`] gives back exactly `s`.
+    pub(crate) fn new(s: &str) -> Self {
+        Self::parse_uuid(s).map_or_else(|| EventId::Other(s.into()), EventId::Uuid)
+    }
+
+    fn parse_uuid(s: &str) -> Option<[u8; 16]> {
+        let b = s.as_bytes();
+        if b.len() != 36 {
+            return None;
+        }
+        let mut out = [0u8; 16];
+        let mut n = 0usize;
+        let mut i = 0usize;
+        while i < 36 {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                if b.get(i) != Some(&b'-') {
+                    return None;
+                }
+                i += 1;
+                continue;
+            }
+            let hi = hex_val(*b.get(i)?)?;
+            let lo = hex_val(*b.get(i + 1)?)?;
+            *out.get_mut(n)? = (hi << 4) | lo;
+            n += 1;
+            i += 2;
+        }
+        Some(out)
+    }
+}
+
+impl std::fmt::Display for EventId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EventId::Other(s) => f.write_str(s),
+            EventId::Uuid(bytes) => {
+                let mut buf = [0u8; 36];
+                let mut j = 0usize;
+                for (n, byte) in bytes.iter().enumerate() {
+                    if matches!(n, 4 | 6 | 8 | 10) {
+                        buf[j] = b'-';
+                        j += 1;
+                    }
+                    buf[j] = HEX[usize::from(byte >> 4)];
+                    buf[j + 1] = HEX[usize::from(byte & 0xf)];
+                    j += 2;
+                }
+                f.write_str(std::str::from_utf8(&buf).map_err(|_| std::fmt::Error)?)
+            }
+        }
+    }
+}
+
+/// One remembered event: time in microseconds, id, and a tag (the hash of a distinct value,
+/// 0 when unused).
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub(crate) t: i64,
+    pub(crate) tag: u64,
+    pub(crate) id: EventId,
+}
+
+/// Up to `cap` entries sorted by time (ties in arrival order).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TimeRing {
+    entries: Vec<Entry>,
+}
+
+impl TimeRing {
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.entries = Vec::new();
+    }
+
+    pub(crate) fn first_t(&self) -> Option<i64> {
+        self.entries.first().map(|e| e.t)
+    }
+
+    pub(crate) fn last_t(&self) -> Option<i64> {
+        self.entries.last().map(|e| e.t)
+    }
+
+    /// The ids of the entries, oldest first.
+    pub(crate) fn ids(&self) -> Vec<String> {
+        self.entries.iter().map(|e| e.id.to_string()).collect()
+    }
+
+    /// Grows the allocation by small steps up to `cap` (never the default doubling to 4).
+    fn reserve_one(&mut self, cap: usize) {
+        if self.entries.len() == self.entries.capacity() {
+            let want = (self.entries.capacity() * 2).clamp(1, cap.max(1));
+            self.entries.reserve_exact(want.saturating_sub(self.entries.len()));
+        }
+    }
+
+    /// Inserts an entry in time order, keeping the newest `cap`. Returns false (and keeps
+    /// nothing) when the ring is full and the entry is older than every kept one.
+    pub(crate) fn insert(&mut self, entry: Entry, cap: usize) -> bool {
+        let pos = self.entries.iter().rposition(|e| e.t <= entry.t).map_or(0, |p| p + 1);
+        if self.entries.len() >= cap && pos == 0 {
+            return false;
+        }
+        let mut pos = pos;
+        while self.entries.len() >= cap.max(1) && pos > 0 {
+            // Make room without growing past `cap`: the oldest entry goes first.
+            self.entries.remove(0);
+            pos -= 1;
+        }
+        self.reserve_one(cap);
+        self.entries.insert(pos, entry);
+        true
+    }
+
+    /// Inserts an entry whose `tag` is a distinct value: an older entry with the same tag is
+    /// replaced (a newer one is kept and the entry is dropped), so each tag appears once and the
+    /// ring keeps the `cap` most recent distinct values.
+    pub(crate) fn insert_distinct(&mut self, entry: Entry, cap: usize) -> bool {
+        if let Some(i) = self.entries.iter().position(|e| e.tag == entry.tag) {
+            match self.entries.get(i) {
+                Some(old) if old.t > entry.t => return false,
+                _ => {
+                    self.entries.remove(i);
+                }
+            }
+        }
+        self.insert(entry, cap)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(t: i64) -> Entry {
+        Entry { t, tag: 0, id: EventId::new(&format!("e{t}")) }
+    }
+
+    #[test]
+    fn uuid_ids_round_trip_compactly() {
+        let s = "0e4f9a6c-1111-4222-8333-944455556666";
+        let id = EventId::new(s);
+        assert!(matches!(id, EventId::Uuid(_)));
+        assert_eq!(id.to_string(), s);
+        for other in [
+            "0E4F9A6C-1111-4222-8333-944455556666",
+            "abc",
+            "0e4f9a6c_1111-4222-8333-944455556666",
+            "",
+        ] {
+            let id = EventId::new(other);
+            assert!(matches!(id, EventId::Other(_)), "{other}");
+            assert_eq!(id.to_string(), other);
+        }
+    }
+
+    #[test]
+    fn ring_keeps_newest_sorted() {
+        let mut r = TimeRing::default();
+        for t in [5, 1, 3, 9, 7] {
+            r.insert(e(t), 3);
+        }
+        assert_eq!(r.ids(), vec!["e5", "e7", "e9"]);
+        assert!(!r.insert(e(2), 3), "older than all kept in a full ring");
+        assert!(r.entries.capacity() <= 3);
+    }
+
+    #[test]
+    fn distinct_keeps_latest_per_tag() {
+        let mut r = TimeRing::default();
+        let d = |t, tag| Entry { t, tag, id: EventId::new(&format!("{tag}@{t}")) };
+        r.insert_distinct(d(1, 10), 2);
+        r.insert_distinct(d(2, 20), 2);
+        r.insert_distinct(d(3, 10), 2);
+        assert_eq!(r.ids(), vec!["20@2", "10@3"]);
+        r.insert_distinct(d(4, 30), 2);
+        assert_eq!(r.ids(), vec!["10@3", "30@4"]);
+        assert!(!r.insert_distinct(d(0, 30), 2));
+    }
+}
