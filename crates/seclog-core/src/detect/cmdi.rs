@@ -332,15 +332,11 @@ fn shell_syntax(v: &[u8]) -> Option<Hit> {
                     }
                 }
             }
-            (b'/', b'[') | (b'/', b'?') => {
-                if glob_path(v, i + 1) {
-                    return Some(("cmdi.glob_path", 0.85));
-                }
+            (b'/', b'[') | (b'/', b'?') if glob_path(v, i + 1) => {
+                return Some(("cmdi.glob_path", 0.85));
             }
-            (b'/', x) if x.is_ascii_alphabetic() => {
-                if glob_path(v, i + 1) {
-                    return Some(("cmdi.glob_path", 0.85));
-                }
+            (b'/', x) if x.is_ascii_alphabetic() && glob_path(v, i + 1) => {
+                return Some(("cmdi.glob_path", 0.85));
             }
             _ => {}
         }
@@ -441,28 +437,60 @@ fn shell_args(after: &[u8]) -> bool {
             | b'\n'
             | b'{'
             | b'*'
-    ) || after.get(p..p + 3).is_some_and(|x| x.len() == 3 && x[1] == b':' && x[2] == b'/')
+    ) || after
+        .get(p..p + 3)
+        .is_some_and(|x| x.len() == 3 && x[1] == b':' && matches!(x[2], b'/' | b'\\'))
+        || after
+            .get(p..)
+            .and_then(|r| r.split(|c| *c == b' ').next())
+            .is_some_and(|arg| find_seq(arg, 0, b"://").is_some())
+}
+
+/// cmd.exe conditionals: `if [/i] [not] exist|defined|errorlevel|cmdextversion ...`,
+/// `if a geq b ...`.
+fn windows_if(seg: &[u8]) -> Option<Hit> {
+    let mut words = seg.split(|c| c.is_ascii_whitespace()).filter(|w| !w.is_empty()).take(6);
+    if words.next()? != b"if" {
+        return None;
+    }
+    let mut w = words.next()?;
+    if w == b"/i" {
+        w = words.next()?;
+    }
+    if w == b"not" {
+        w = words.next()?;
+    }
+    let kw = |x: &[u8]| matches!(x, b"exist" | b"defined" | b"errorlevel" | b"cmdextversion");
+    let cmp = |x: &[u8]| matches!(x, b"equ" | b"neq" | b"lss" | b"leq" | b"gtr" | b"geq");
+    if kw(w) || words.next().is_some_and(cmp) {
+        Some(("cmdi.windows_if", 0.85))
+    } else {
+        None
+    }
 }
 
 fn command_words(v: &[u8]) -> Option<Hit> {
     // Start of input, then after every separator.
     let mut best: Option<Hit> = None;
-    let mut pos = Some(0usize);
-    while let Some(p) = pos {
+    for p in 0..v.len() {
+        let seg_start = p == 0 || v.get(p - 1).is_some_and(|&c| is_sep(c));
+        if !seg_start {
+            continue;
+        }
         let seg = v.get(p..).unwrap_or_default();
         let after_sep = p > 0;
         if let Some((w, after, had_path)) = first_command(seg) {
             let weak = WEAK_CMDS.contains(&w);
             let args = shell_args(after);
+            let blank = after.iter().all(u8::is_ascii_whitespace);
             let conf = match (after_sep, weak, args || had_path) {
                 (true, false, _) => Some(0.9),
                 (true, true, true) => Some(0.85),
+                // At the very start a command needs a real argument, not just a word.
+                (false, _, _) if blank => None,
                 (false, _, true) if had_path => Some(0.85),
                 (false, false, true) => Some(0.75),
-                (false, true, true) => {
-                    // A bare weak word at the start: require a real argument, not end of input.
-                    (!after.iter().all(|c| *c == b' ')).then_some(0.7)
-                }
+                (false, true, true) => Some(0.7),
                 _ => None,
             };
             if let Some(c) = conf {
@@ -473,7 +501,9 @@ fn command_words(v: &[u8]) -> Option<Hit> {
                 }
             }
         }
-        pos = seg.iter().skip(1).position(|&c| is_sep(c)).map(|q| p + 1 + q + 1);
+        if let Some(h) = windows_if(seg) {
+            best = Some(h);
+        }
     }
     best
 }

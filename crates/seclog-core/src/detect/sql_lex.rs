@@ -38,8 +38,8 @@ pub(crate) enum Tok {
     Comma,
     /// `;`.
     Semi,
-    /// A comment: `--`, `#`, `/* */`.
-    Comment,
+    /// A comment: `--`, `#`, `/* */`; `empty` when its body holds no letters or digits.
+    Comment { empty: bool },
 }
 
 /// Starting quote context.
@@ -194,7 +194,7 @@ fn is_word_byte(b: u8) -> bool {
 }
 
 fn in_list(list: &[&[u8]], w: &[u8]) -> bool {
-    list.iter().any(|k| *k == w)
+    list.contains(&w)
 }
 
 /// Tokenise `s` starting in context `ctx`, appending at most [`MAX_TOKENS`] tokens to `out`.
@@ -224,12 +224,14 @@ pub(crate) fn lex(s: &[u8], ctx: Ctx, out: &mut Vec<Tok>) {
                 i = end;
             }
             b'-' if next == b'-' => {
-                out.push(Tok::Comment);
-                i = skip_line(s, i);
+                let end = skip_line(s, i);
+                out.push(Tok::Comment { empty: body_empty(s.get(i + 2..end).unwrap_or_default()) });
+                i = end;
             }
             b'#' => {
-                out.push(Tok::Comment);
-                i = skip_line(s, i);
+                let end = skip_line(s, i);
+                out.push(Tok::Comment { empty: body_empty(s.get(i + 1..end).unwrap_or_default()) });
+                i = end;
             }
             b'/' if next == b'*' => {
                 // MySQL executable comments `/*!50000 ... */` are code: skip the marker only.
@@ -239,8 +241,11 @@ pub(crate) fn lex(s: &[u8], ctx: Ctx, out: &mut Vec<Tok>) {
                         i += 1;
                     }
                 } else {
-                    out.push(Tok::Comment);
-                    i = find_seq(s, i + 2, b"*/").map_or(s.len(), |p| p + 2);
+                    let end = find_seq(s, i + 2, b"*/").map_or(s.len(), |p| p + 2);
+                    out.push(Tok::Comment {
+                        empty: body_empty(s.get(i + 2..end).unwrap_or_default()),
+                    });
+                    i = end;
                 }
             }
             b'*' if next == b'/' => {
@@ -280,7 +285,7 @@ pub(crate) fn lex(s: &[u8], ctx: Ctx, out: &mut Vec<Tok>) {
             b'<' | b'>' | b'!' => {
                 let two = matches!(next, b'=' | b'>' | b'<');
                 if b == b'!' && !two {
-                    out.push(Tok::Logic);
+                    out.push(Tok::Op);
                     i += 1;
                 } else {
                     out.push(Tok::Cmp);
@@ -332,8 +337,9 @@ pub(crate) fn lex(s: &[u8], ctx: Ctx, out: &mut Vec<Tok>) {
                     k += 1;
                 }
                 let call = s.get(k) == Some(&b'(');
-                out.push(classify_word(w, call));
-                i = j;
+                let (tok, end) = classify_word(s, w, call, j);
+                out.push(tok);
+                i = end;
             }
             _ => {
                 out.push(Tok::Op);
@@ -343,30 +349,79 @@ pub(crate) fn lex(s: &[u8], ctx: Ctx, out: &mut Vec<Tok>) {
     }
 }
 
-fn classify_word(w: &[u8], call: bool) -> Tok {
-    match w {
-        b"and" | b"or" | b"xor" | b"not" | b"div" => return Tok::Logic,
-        b"like" | b"rlike" | b"regexp" | b"between" | b"in" | b"is" | b"sounds" | b"glob" => {
-            return Tok::Cmp
+fn body_empty(b: &[u8]) -> bool {
+    !b.iter().any(u8::is_ascii_alphanumeric)
+}
+
+/// The next word after `j` (skipping blanks and comments), with its end offset.
+fn next_word(s: &[u8], mut j: usize) -> (&[u8], usize) {
+    loop {
+        while s.get(j).is_some_and(|c| c.is_ascii_whitespace()) {
+            j += 1;
         }
-        b"union" => return Tok::Union,
-        b"from" => return Tok::From,
-        b"mod" if call => return Tok::Func { danger: false },
-        b"mod" => return Tok::Op,
-        _ => {}
+        if s.get(j) == Some(&b'/') && s.get(j + 1) == Some(&b'*') {
+            j = find_seq(s, j + 2, b"*/").map_or(s.len(), |p| p + 2);
+            continue;
+        }
+        break;
     }
-    if call {
-        return Tok::Func { danger: in_list(DANGER_FUNC, w) };
+    let start = j;
+    while s.get(j).is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_') {
+        j += 1;
     }
-    if in_list(STMT, w) {
-        Tok::Stmt
-    } else if in_list(CLAUSE, w) {
-        Tok::Clause
-    } else if in_list(KW, w) {
-        Tok::Kw
-    } else {
-        Tok::Word
-    }
+    (s.get(start..j).unwrap_or_default(), j)
+}
+
+/// Classify a word ending at `j`; multi-word keywords (`order by`, `into outfile`,
+/// `waitfor delay`) are merged, so the returned end offset may lie past `j`.
+fn classify_word(s: &[u8], w: &[u8], call: bool, j: usize) -> (Tok, usize) {
+    let tok = match w {
+        b"and" | b"or" | b"xor" | b"div" => Tok::Logic,
+        b"like" | b"rlike" | b"regexp" | b"between" | b"in" | b"is" | b"sounds" | b"glob" => {
+            Tok::Cmp
+        }
+        b"union" => Tok::Union,
+        b"from" => Tok::From,
+        b"mod" if !call => Tok::Op,
+        b"order" | b"group" => {
+            let (n, e) = next_word(s, j);
+            return if n == b"by" { (Tok::Clause, e) } else { (Tok::Kw, j) };
+        }
+        b"into" => {
+            let (n, e) = next_word(s, j);
+            return if n == b"outfile" || n == b"dumpfile" {
+                (Tok::Clause, e)
+            } else {
+                (Tok::Kw, j)
+            };
+        }
+        b"waitfor" => {
+            let (n, e) = next_word(s, j);
+            return if n == b"delay" || n == b"time" {
+                (Tok::Func { danger: true }, e)
+            } else {
+                (Tok::Stmt, j)
+            };
+        }
+        b"limit" => {
+            let (_, e) = next_word(s, j);
+            let digit = s.get(e.saturating_sub(1)).is_some_and(u8::is_ascii_digit);
+            if digit {
+                Tok::Clause
+            } else {
+                Tok::Kw
+            }
+        }
+        b"having" | b"procedure" => Tok::Clause,
+        _ if call => Tok::Func { danger: in_list(DANGER_FUNC, w) },
+        _ if w.starts_with(b"xp_") || w.starts_with(b"sp_") || w.starts_with(b"master..") => {
+            Tok::Func { danger: true }
+        }
+        _ if in_list(STMT, w) => Tok::Stmt,
+        _ if in_list(CLAUSE, w) || in_list(KW, w) => Tok::Kw,
+        _ => Tok::Word,
+    };
+    (tok, j)
 }
 
 fn scan_string(s: &[u8], start: usize, q: u8) -> (usize, bool) {

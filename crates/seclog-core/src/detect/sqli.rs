@@ -11,7 +11,7 @@ fn is_value(t: Tok) -> bool {
 
 /// Judge `s` (normalised, lower-case) for SQL injection.
 pub(crate) fn detect_sqli(s: &[u8], buf: &mut Vec<Tok>) -> Option<Hit> {
-    let mut best: Option<Hit> = None;
+    let mut best: Option<Hit> = metadata_probe(s);
     for ctx in [Ctx::None, Ctx::Single, Ctx::Double] {
         let q = match ctx {
             Ctx::None => 0,
@@ -39,7 +39,7 @@ fn judge(t: &[Tok], ctx: Ctx) -> Option<Hit> {
     let at = |k: usize| t.get(k).copied();
     // Index of the next non-comment token at or after k.
     let skip_c = |mut k: usize| {
-        while at(k) == Some(Tok::Comment) {
+        while matches!(at(k), Some(Tok::Comment { .. })) {
             k += 1;
         }
         k
@@ -60,18 +60,18 @@ fn judge(t: &[Tok], ctx: Ctx) -> Option<Hit> {
         }
         match (at(k), at(k + 1)) {
             (Some(Tok::Logic), Some(n))
-                if is_value(n) || matches!(n, Tok::LParen | Tok::Stmt | Tok::Logic) =>
+                if operand_then_sql(t, k + 1) || matches!(n, Tok::LParen | Tok::Stmt) =>
             {
                 hit(("sqli.string_break_logic", 0.9));
             }
-            (Some(Tok::Comment), _) => hit(("sqli.string_break_comment", 0.85)),
-            (Some(Tok::Semi), _) => hit(("sqli.string_break_stacked", 0.9)),
-            (Some(Tok::Union | Tok::Clause | Tok::From), _) => {
-                hit(("sqli.string_break_clause", 0.9))
+            (Some(Tok::Comment { empty: true }), _) => hit(("sqli.string_break_comment", 0.85)),
+            (Some(Tok::Semi), Some(Tok::Stmt | Tok::Comment { .. })) => {
+                hit(("sqli.string_break_stacked", 0.9));
             }
+            (Some(Tok::Clause), _) => hit(("sqli.string_break_clause", 0.9)),
             (Some(Tok::Cmp), Some(n))
                 if is_value(n)
-                    && matches!(at(k + 2), Some(Tok::Logic | Tok::Comment | Tok::Semi)) =>
+                    && matches!(at(k + 2), Some(Tok::Logic | Tok::Comment { .. } | Tok::Semi)) =>
             {
                 hit(("sqli.string_break_compare", 0.85));
             }
@@ -91,19 +91,21 @@ fn judge(t: &[Tok], ctx: Ctx) -> Option<Hit> {
                 depth -= 1;
                 if depth < 0 {
                     let n = skip_c(k + 1);
-                    let comment = n > k + 1;
                     match at(n) {
-                        Some(Tok::Logic | Tok::Union | Tok::Semi | Tok::Clause) => {
-                            hit(("sqli.paren_break", 0.85));
+                        Some(Tok::Logic) if operand_then_sql(t, n + 1) => {
+                            hit(("sqli.paren_break", 0.85))
                         }
-                        None if comment => hit(("sqli.paren_break", 0.8)),
+                        Some(Tok::Union | Tok::Clause) => hit(("sqli.paren_break", 0.85)),
+                        Some(Tok::Semi) if matches!(at(n + 1), Some(Tok::Stmt)) => {
+                            hit(("sqli.paren_break", 0.85))
+                        }
                         _ => {}
                     }
                 }
             }
             Tok::Union => {
                 let mut n = k + 1;
-                while matches!(at(n), Some(Tok::Kw | Tok::LParen | Tok::Comment)) {
+                while matches!(at(n), Some(Tok::Kw | Tok::LParen | Tok::Comment { .. })) {
                     n += 1;
                 }
                 if at(n) == Some(Tok::Stmt) {
@@ -112,7 +114,22 @@ fn judge(t: &[Tok], ctx: Ctx) -> Option<Hit> {
             }
             Tok::Semi => {
                 let n = skip_c(k + 1);
-                if at(n) == Some(Tok::Stmt) && at(n + 1).is_some() {
+                if at(n) == Some(Tok::Stmt)
+                    && (select_from(t, n).is_some()
+                        || matches!(
+                            at(n + 1),
+                            None | Some(
+                                Tok::Kw
+                                    | Tok::From
+                                    | Tok::Var
+                                    | Tok::Func { .. }
+                                    | Tok::Op
+                                    | Tok::Clause
+                                    | Tok::Comment { .. }
+                                    | Tok::Semi
+                            )
+                        ))
+                {
                     hit(("sqli.stacked_query", 0.9));
                 }
             }
@@ -121,14 +138,22 @@ fn judge(t: &[Tok], ctx: Ctx) -> Option<Hit> {
                 let v = at(n);
                 let after = at(n + 1);
                 match (v, after) {
-                    (Some(x), Some(Tok::Cmp)) if is_value(x) => {
-                        if at(n + 2).is_some_and(|y| is_value(y) || y == Tok::LParen) {
-                            hit(("sqli.tautology", 0.85));
-                        }
+                    (Some(x), Some(Tok::Cmp))
+                        if is_value(x)
+                            && at(n + 2).is_some_and(|y| {
+                                (is_value(y) || y == Tok::LParen)
+                                    // `a < b and c > d` is prose; `and id=1` is not.
+                                    && !(matches!(x, Tok::Word | Tok::Kw) && matches!(y, Tok::Word | Tok::Kw))
+                            }) =>
+                    {
+                        hit(("sqli.tautology", 0.85));
                     }
                     (Some(Tok::Func { danger: true }), _) => hit(("sqli.blind_function", 0.9)),
                     (Some(Tok::LParen), Some(Tok::Stmt)) => hit(("sqli.subquery", 0.9)),
-                    (Some(Tok::Num | Tok::Str { closed: true }), Some(Tok::Comment)) => {
+                    (
+                        Some(Tok::Num | Tok::Str { closed: true }),
+                        Some(Tok::Comment { empty: true }),
+                    ) => {
                         hit(("sqli.logic_truncation", 0.8));
                     }
                     _ => {}
@@ -153,25 +178,46 @@ fn judge(t: &[Tok], ctx: Ctx) -> Option<Hit> {
                 if let Some(h) = select_from(t, k) {
                     hit(h);
                 }
-                if matches!(at(k + 1), Some(Tok::Clause))
-                    && matches!(at(k + 2), Some(Tok::Str { .. } | Tok::Num))
-                {
-                    // WAITFOR DELAY '0:0:5'
-                    hit(("sqli.time_delay", 0.85));
-                }
             }
-            Tok::Num | Tok::Str { closed: true } => {
-                if matches!(at(k + 1), Some(Tok::Clause)) && k + 1 < t.len() {
-                    let tail = t.get(k + 2..).unwrap_or_default();
-                    if tail.iter().any(|x| matches!(x, Tok::Comment | Tok::Num)) {
-                        hit(("sqli.clause_after_value", 0.75));
-                    }
+            Tok::Num | Tok::Str { closed: true }
+                if matches!(at(k + 1), Some(Tok::Clause)) && k + 1 < t.len() =>
+            {
+                let tail = t.get(k + 2..).unwrap_or_default();
+                if tail.iter().any(|x| matches!(x, Tok::Comment { .. } | Tok::Num)) {
+                    hit(("sqli.clause_after_value", 0.75));
                 }
             }
             _ => {}
         }
     }
     best
+}
+
+/// Is `t[k]` an operand followed by SQL continuing the injected expression (or by the end)?
+fn operand_then_sql(t: &[Tok], k: usize) -> bool {
+    let Some(&v) = t.get(k) else { return false };
+    let next = t.get(k + 1).copied();
+    match v {
+        Tok::Str { closed: false } => next.is_none(),
+        Tok::Str { closed: true } => next.is_some_and(continues_sql),
+        Tok::Num | Tok::Var | Tok::Word | Tok::Kw => next.is_none_or(continues_sql),
+        Tok::Func { .. } => true,
+        _ => false,
+    }
+}
+
+fn continues_sql(t: Tok) -> bool {
+    matches!(
+        t,
+        Tok::Cmp
+            | Tok::Op
+            | Tok::Logic
+            | Tok::Semi
+            | Tok::RParen
+            | Tok::Union
+            | Tok::Clause
+            | Tok::Comment { .. }
+    )
 }
 
 /// `SELECT <list> FROM <source>` where the list is clearly SQL (not just English words).
@@ -199,6 +245,84 @@ fn select_from(t: &[Tok], k: usize) -> Option<Hit> {
             _ => return None,
         }
         j += 1;
+    }
+    None
+}
+
+/// Names of database catalogues that ordinary input never mentions.
+const CATALOGS: &[&[u8]] = &[
+    b"information_schema",
+    b"pg_catalog",
+    b"sysobjects",
+    b"syscolumns",
+    b"mysql.user",
+    b"msysaccessobjects",
+    b"msysobjects",
+    b"sqlite_master",
+    b"all_tables",
+    b"user_tables",
+    b"pg_shadow",
+    b"sys.tables",
+    b"sys.objects",
+    b"master..sysdatabases",
+];
+
+/// Metadata functions probed by injection: `database()`, `db_name()`, `version()`, ...
+const META_FUNCS: &[&[u8]] = &[
+    b"database",
+    b"db_name",
+    b"schema_name",
+    b"schema",
+    b"current_user",
+    b"version",
+    b"user",
+    b"system_user",
+    b"session_user",
+    b"sqlite_version",
+    b"current_database",
+    b"@@version",
+    b"connection_id",
+    b"last_insert_id",
+    b"row_count",
+];
+
+fn metadata_probe(s: &[u8]) -> Option<Hit> {
+    use super::sql_lex::find_seq;
+    for c in CATALOGS {
+        let mut from = 0;
+        while let Some(p) = find_seq(s, from, c) {
+            from = p + 1;
+            let before = p.checked_sub(1).and_then(|i| s.get(i)).copied();
+            let after = s.get(p + c.len()).copied();
+            let word = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !word(before) && !word(after) {
+                return Some(("sqli.catalog_probe", 0.75));
+            }
+        }
+    }
+    for f in META_FUNCS {
+        let mut from = 0;
+        while let Some(p) = find_seq(s, from, f) {
+            from = p + 1;
+            let before = p.checked_sub(1).and_then(|i| s.get(i)).copied();
+            if before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') {
+                continue;
+            }
+            let mut j = p + f.len();
+            while s.get(j).is_some_and(|c| *c == b' ') {
+                j += 1;
+            }
+            if s.get(j) != Some(&b'(') {
+                continue;
+            }
+            j += 1;
+            while s.get(j).is_some_and(|c| *c == b' ') {
+                j += 1;
+            }
+            if s.get(j).is_none_or(|c| *c == b')') {
+                return Some(("sqli.metadata_function", 0.75));
+            }
+        }
     }
     None
 }
