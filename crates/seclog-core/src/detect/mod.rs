@@ -9,6 +9,7 @@
 mod cmdi;
 mod normalize;
 mod path;
+mod patterns;
 mod sql_lex;
 mod sqli;
 mod xss;

@@ -1,8 +1,12 @@
 //! Path traversal and local file inclusion: normalised path analysis.
 
 use super::normalize::Normalized;
+use super::patterns::PatternSet;
 use super::sql_lex::find_seq;
 use super::sqli::Hit;
+use std::sync::LazyLock;
+
+static SENSITIVE_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(SENSITIVE));
 
 /// Files and directories whose mention in a request path is itself an attack signal.
 const SENSITIVE: &[&[u8]] = &[
@@ -75,23 +79,22 @@ pub(crate) fn detect_path(n: &Normalized, raw: &str) -> Option<Hit> {
     } else if climbs == 1 && (encoded || n.null_byte) {
         hit(("path.encoded_dot_dot", 0.85));
     }
-    for f in SENSITIVE {
-        let mut from = 0;
-        while let Some(p) = find_seq(&s, from, f) {
-            from = p + 1;
-            let before_ok = p == 0
-                || s.get(p - 1)
-                    .is_some_and(|&c| matches!(c, b'/' | b'.' | b'=' | b' ' | b':' | b'"' | b'\''));
-            let after = s.get(p + f.len()).copied();
-            let after_ok =
-                f.ends_with(b"/") || after.is_none_or(|c| !c.is_ascii_alphanumeric() && c != b'_');
-            // Bare file names (no slash) need a path context before them.
-            let needs_slash = !f.contains(&b'/') && !f.starts_with(b".");
-            let slash_before = p > 0 && s.get(p - 1) == Some(&b'/');
-            if before_ok && after_ok && (!needs_slash || slash_before) {
-                hit(("path.sensitive_file", if climbs > 0 { 0.95 } else { 0.85 }));
-            }
-        }
+    let mut sensitive = false;
+    SENSITIVE_SET.any(&s, |f, p| {
+        let before_ok = p == 0
+            || s.get(p - 1)
+                .is_some_and(|&c| matches!(c, b'/' | b'.' | b'=' | b' ' | b':' | b'"' | b'\''));
+        let after = s.get(p + f.len()).copied();
+        let after_ok =
+            f.ends_with(b"/") || after.is_none_or(|c| !c.is_ascii_alphanumeric() && c != b'_');
+        // Bare file names (no slash) need a path context before them.
+        let needs_slash = !f.contains(&b'/') && !f.starts_with(b".");
+        let slash_before = p > 0 && s.get(p - 1) == Some(&b'/');
+        sensitive = before_ok && after_ok && (!needs_slash || slash_before);
+        sensitive
+    });
+    if sensitive {
+        hit(("path.sensitive_file", if climbs > 0 { 0.95 } else { 0.85 }));
     }
     if let Some(p) = find_seq(&s, 0, b"file:/") {
         let _ = p;

@@ -1,6 +1,8 @@
 //! SQL injection: lex the input in three quoting contexts and judge the token sequences.
 
+use super::patterns::PatternSet;
 use super::sql_lex::{lex, Ctx, Tok};
+use std::sync::LazyLock;
 
 /// A rule hit: rule id and confidence.
 pub(crate) type Hit = (&'static str, f32);
@@ -286,43 +288,36 @@ const META_FUNCS: &[&[u8]] = &[
     b"row_count",
 ];
 
+static CATALOG_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(CATALOGS));
+static META_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(META_FUNCS));
+
 fn metadata_probe(s: &[u8]) -> Option<Hit> {
-    use super::sql_lex::find_seq;
-    for c in CATALOGS {
-        let mut from = 0;
-        while let Some(p) = find_seq(s, from, c) {
-            from = p + 1;
-            let before = p.checked_sub(1).and_then(|i| s.get(i)).copied();
-            let after = s.get(p + c.len()).copied();
-            let word = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
-            if !word(before) && !word(after) {
-                return Some(("sqli.catalog_probe", 0.75));
-            }
-        }
+    let word = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let catalog = CATALOG_SET.any(s, |c, p| {
+        let before = p.checked_sub(1).and_then(|i| s.get(i)).copied();
+        let after = s.get(p + c.len()).copied();
+        !word(before) && !word(after)
+    });
+    if catalog {
+        return Some(("sqli.catalog_probe", 0.75));
     }
-    for f in META_FUNCS {
-        let mut from = 0;
-        while let Some(p) = find_seq(s, from, f) {
-            from = p + 1;
-            let before = p.checked_sub(1).and_then(|i| s.get(i)).copied();
-            if before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') {
-                continue;
-            }
-            let mut j = p + f.len();
-            while s.get(j).is_some_and(|c| *c == b' ') {
-                j += 1;
-            }
-            if s.get(j) != Some(&b'(') {
-                continue;
-            }
+    let meta = META_SET.any(s, |f, p| {
+        let before = p.checked_sub(1).and_then(|i| s.get(i)).copied();
+        if word(before) || before == Some(b'.') {
+            return false;
+        }
+        let mut j = p + f.len();
+        while s.get(j).is_some_and(|c| *c == b' ') {
             j += 1;
-            while s.get(j).is_some_and(|c| *c == b' ') {
-                j += 1;
-            }
-            if s.get(j).is_none_or(|c| *c == b')') {
-                return Some(("sqli.metadata_function", 0.75));
-            }
         }
-    }
-    None
+        if s.get(j) != Some(&b'(') {
+            return false;
+        }
+        j += 1;
+        while s.get(j).is_some_and(|c| *c == b' ') {
+            j += 1;
+        }
+        s.get(j).is_none_or(|c| *c == b')')
+    });
+    meta.then_some(("sqli.metadata_function", 0.75))
 }

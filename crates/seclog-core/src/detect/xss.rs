@@ -1,7 +1,9 @@
 //! Cross-site scripting: a small HTML tokeniser looking at tags, attributes and URL schemes.
 
+use super::patterns::PatternSet;
 use super::sql_lex::find_seq;
 use super::sqli::Hit;
+use std::sync::LazyLock;
 
 /// Tags that execute script or load active content by themselves.
 const DANGER_TAGS: &[&[u8]] = &[
@@ -151,11 +153,8 @@ pub(crate) fn detect_xss(s: &[u8]) -> Option<Hit> {
     if let Some(h) = scheme(s) {
         hit(h);
     }
-    for sink in SINKS {
-        if find_seq(s, 0, sink).is_some() {
-            hit(("xss.script_sink", 0.8));
-            break;
-        }
+    if SINK_SET.any(s, |_, _| true) {
+        hit(("xss.script_sink", 0.8));
     }
     if let Some(p) = find_seq(s, 0, b"expression") {
         let before = s.get(..p).unwrap_or_default();
@@ -229,24 +228,21 @@ fn judge_tag(s: &[u8], start: usize) -> Option<Hit> {
     best
 }
 
+static EVENT_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(EVENTS));
+static SINK_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(SINKS));
+static SCHEME_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(SCHEMES));
+
 fn attribute_injection(s: &[u8]) -> Option<Hit> {
-    for ev in EVENTS {
-        let mut from = 0;
-        while let Some(p) = find_seq(s, from, ev) {
-            from = p + 1;
-            let prev_ok = p == 0
-                || s.get(p - 1)
-                    .is_some_and(|&c| is_space(c) || c == b'"' || c == b'\'' || c == b';');
-            let mut q = p + ev.len();
-            while s.get(q).is_some_and(|c| c.is_ascii_whitespace()) {
-                q += 1;
-            }
-            if prev_ok && s.get(q) == Some(&b'=') {
-                return Some(("xss.event_handler_attribute", 0.85));
-            }
+    let found = EVENT_SET.any(s, |ev, p| {
+        let prev_ok = p == 0
+            || s.get(p - 1).is_some_and(|&c| is_space(c) || c == b'"' || c == b'\'' || c == b';');
+        let mut q = p + ev.len();
+        while s.get(q).is_some_and(|c| c.is_ascii_whitespace()) {
+            q += 1;
         }
-    }
-    None
+        prev_ok && s.get(q) == Some(&b'=')
+    });
+    found.then_some(("xss.event_handler_attribute", 0.85))
 }
 
 /// A script URL scheme, ignoring whitespace/control bytes inside it (browsers do too).
@@ -255,21 +251,14 @@ fn scheme(s: &[u8]) -> Option<Hit> {
         return None;
     }
     let compact: Vec<u8> = s.iter().copied().filter(|&c| c > b' ').collect();
-    for sch in SCHEMES {
-        let mut from = 0;
-        while let Some(p) = find_seq(&compact, from, sch) {
-            from = p + 1;
-            let rest = compact.get(p + sch.len()..).unwrap_or_default();
-            // `javascript:` followed by code-like content, not prose such as "JavaScript: The Good Parts".
-            let code = sch.starts_with(b"data:")
-                || rest
-                    .iter()
-                    .take(64)
-                    .any(|c| matches!(c, b'(' | b'`' | b'=' | b'/' | b'%' | b'\\' | b'[' | b'.'));
-            if code {
-                return Some(("xss.script_url", 0.9));
-            }
-        }
-    }
-    None
+    let found = SCHEME_SET.any(&compact, |sch, p| {
+        let rest = compact.get(p + sch.len()..).unwrap_or_default();
+        // `javascript:` followed by code-like content, not prose such as "JavaScript: The Good Parts".
+        sch.starts_with(b"data:")
+            || rest
+                .iter()
+                .take(64)
+                .any(|c| matches!(c, b'(' | b'`' | b'=' | b'/' | b'%' | b'\\' | b'[' | b'.'))
+    });
+    found.then_some(("xss.script_url", 0.9))
 }
