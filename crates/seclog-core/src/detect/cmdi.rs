@@ -1,7 +1,10 @@
 //! Command injection: shell token analysis (separators, substitutions, command words).
 
+use super::patterns::PatternSet;
 use super::sql_lex::find_seq;
 use super::sqli::Hit;
+use std::collections::HashSet;
+use std::sync::LazyLock;
 
 /// Commands that are rarely ordinary words: any invocation after a separator is suspicious.
 const STRONG_CMDS: &[&[u8]] = &[
@@ -285,24 +288,38 @@ pub(crate) fn detect_cmdi(s: &[u8]) -> Option<Hit> {
     best
 }
 
+static SYNTAX_SET: LazyLock<PatternSet> = LazyLock::new(|| {
+    static PATS: LazyLock<Vec<&'static [u8]>> =
+        LazyLock::new(|| PATTERNS.iter().map(|p| p.0).collect());
+    PatternSet::new(PATS.as_slice())
+});
+static STRONG_SET: LazyLock<HashSet<&'static [u8]>> =
+    LazyLock::new(|| STRONG_CMDS.iter().copied().collect());
+static WEAK_SET: LazyLock<HashSet<&'static [u8]>> =
+    LazyLock::new(|| WEAK_CMDS.iter().copied().collect());
+
+const PATTERNS: &[(&[u8], &str, f32)] = &[
+    (b"${ifs", "cmdi.ifs_expansion", 0.95),
+    (b"$ifs", "cmdi.ifs_expansion", 0.9),
+    (b"/dev/tcp/", "cmdi.dev_tcp", 0.95),
+    (b"/dev/udp/", "cmdi.dev_tcp", 0.95),
+    (b"() {", "cmdi.shellshock", 0.95),
+    (b"(){", "cmdi.shellshock", 0.95),
+    (b"$((", "cmdi.arith_expansion", 0.85),
+    (b"$[", "cmdi.arith_expansion", 0.8),
+    (b"<<<", "cmdi.here_string", 0.8),
+    (b"%comspec%", "cmdi.windows_env", 0.9),
+    (b"%systemroot%", "cmdi.windows_env", 0.85),
+];
+
 fn shell_syntax(v: &[u8]) -> Option<Hit> {
-    const PATTERNS: &[(&[u8], &str, f32)] = &[
-        (b"${ifs", "cmdi.ifs_expansion", 0.95),
-        (b"$ifs", "cmdi.ifs_expansion", 0.9),
-        (b"/dev/tcp/", "cmdi.dev_tcp", 0.95),
-        (b"/dev/udp/", "cmdi.dev_tcp", 0.95),
-        (b"() {", "cmdi.shellshock", 0.95),
-        (b"(){", "cmdi.shellshock", 0.95),
-        (b"$((", "cmdi.arith_expansion", 0.85),
-        (b"$[", "cmdi.arith_expansion", 0.8),
-        (b"<<<", "cmdi.here_string", 0.8),
-        (b"%comspec%", "cmdi.windows_env", 0.9),
-        (b"%systemroot%", "cmdi.windows_env", 0.85),
-    ];
-    for (p, rule, conf) in PATTERNS {
-        if find_seq(v, 0, p).is_some() {
-            return Some((rule, *conf));
-        }
+    let mut found: Option<Hit> = None;
+    SYNTAX_SET.any(v, |p, _| {
+        found = PATTERNS.iter().find(|(q, _, _)| *q == p).map(|(_, r, c)| (*r, *c));
+        true
+    });
+    if found.is_some() {
+        return found;
     }
     let mut i = 0;
     while let Some(&c) = v.get(i) {
@@ -406,7 +423,7 @@ fn first_command(seg: &[u8]) -> Option<(&[u8], &[u8], bool)> {
     while w.last().is_some_and(|c| c.is_ascii_digit() || *c == b'.') {
         w = w.get(..w.len() - 1).unwrap_or_default();
     }
-    if w.is_empty() || !STRONG_CMDS.contains(&w) {
+    if w.is_empty() || !STRONG_SET.contains(w) {
         return None;
     }
     Some((w, after, had_path))
@@ -480,7 +497,7 @@ fn command_words(v: &[u8]) -> Option<Hit> {
         let seg = v.get(p..).unwrap_or_default();
         let after_sep = p > 0;
         if let Some((w, after, had_path)) = first_command(seg) {
-            let weak = WEAK_CMDS.contains(&w);
+            let weak = WEAK_SET.contains(w);
             let args = shell_args(after);
             let blank = after.iter().all(u8::is_ascii_whitespace);
             let conf = match (after_sep, weak, args || had_path) {

@@ -71,6 +71,9 @@ fn judge(t: &[Tok], ctx: Ctx) -> Option<Hit> {
                 hit(("sqli.string_break_stacked", 0.9));
             }
             (Some(Tok::Clause), _) => hit(("sqli.string_break_clause", 0.9)),
+            (Some(Tok::Stmt), Some(n)) if !matches!(n, Tok::Word) => {
+                hit(("sqli.string_break_statement", 0.85));
+            }
             (Some(Tok::Cmp), Some(n))
                 if is_value(n)
                     && matches!(at(k + 2), Some(Tok::Logic | Tok::Comment { .. } | Tok::Semi)) =>
@@ -139,17 +142,10 @@ fn judge(t: &[Tok], ctx: Ctx) -> Option<Hit> {
                 let n = skip_c(k + 1);
                 let v = at(n);
                 let after = at(n + 1);
+                if comparison_follows(t, n) {
+                    hit(("sqli.tautology", 0.85));
+                }
                 match (v, after) {
-                    (Some(x), Some(Tok::Cmp))
-                        if is_value(x)
-                            && at(n + 2).is_some_and(|y| {
-                                (is_value(y) || y == Tok::LParen)
-                                    // `a < b and c > d` is prose; `and id=1` is not.
-                                    && !(matches!(x, Tok::Word | Tok::Kw) && matches!(y, Tok::Word | Tok::Kw))
-                            }) =>
-                    {
-                        hit(("sqli.tautology", 0.85));
-                    }
                     (Some(Tok::Func { danger: true }), _) => hit(("sqli.blind_function", 0.9)),
                     (Some(Tok::LParen), Some(Tok::Stmt)) => hit(("sqli.subquery", 0.9)),
                     (
@@ -193,6 +189,41 @@ fn judge(t: &[Tok], ctx: Ctx) -> Option<Hit> {
         }
     }
     best
+}
+
+/// After a logical operator at `k - 1`: a short arithmetic/function expression, a comparison,
+/// and an operand (`or 1=1`, `and -8=3`, `and cos(pi())=-1`). Bare `word cmp word` is prose.
+fn comparison_follows(t: &[Tok], k: usize) -> bool {
+    let mut j = k;
+    let mut words_only = true;
+    let mut seen_value = false;
+    while let Some(&x) = t.get(j) {
+        if j > k + 12 {
+            return false;
+        }
+        match x {
+            Tok::Cmp => break,
+            Tok::Word | Tok::Kw => seen_value = true,
+            Tok::Num | Tok::Str { closed: true } | Tok::Var | Tok::Func { .. } => {
+                seen_value = true;
+                words_only = false;
+            }
+            Tok::Op | Tok::LParen | Tok::RParen | Tok::Comma => words_only = false,
+            _ => return false,
+        }
+        j += 1;
+    }
+    if !seen_value || t.get(j) != Some(&Tok::Cmp) {
+        return false;
+    }
+    let rhs = t.get(j + 1).copied();
+    match rhs {
+        Some(Tok::Word | Tok::Kw) => !words_only,
+        Some(Tok::Num | Tok::Str { .. } | Tok::Var | Tok::Func { .. } | Tok::Op | Tok::LParen) => {
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Is `t[k]` an operand followed by SQL continuing the injected expression (or by the end)?

@@ -33,6 +33,25 @@ const DANGER_TAGS: &[&[u8]] = &[
     b"vmlframe",
 ];
 
+/// Attributes that run script or pull in active content whatever their value.
+const DANGER_ATTRS: &[&[u8]] = &[
+    b"style",
+    b"datasrc",
+    b"datafld",
+    b"dataformatas",
+    b"formaction",
+    b"srcdoc",
+    b"xlink:href",
+    b"ev:event",
+    b"ev:handler",
+    b"behavior",
+    b"behaviour",
+    b"seeksegmenttime",
+    b"dynsrc",
+    b"lowsrc",
+    b"background",
+];
+
 /// Well-known DOM event handler names (used outside a tag, where `on...=` is less certain).
 const EVENTS: &[&[u8]] = &[
     b"onload",
@@ -171,7 +190,23 @@ pub(crate) fn detect_xss(s: &[u8]) -> Option<Hit> {
 /// Parse a tag starting right after `<`.
 fn judge_tag(s: &[u8], start: usize) -> Option<Hit> {
     let mut j = start;
-    if s.get(j) == Some(&b'/') {
+    // XML processing instructions and declarations: `<?xml-stylesheet`, `<?import`, `<!ATTLIST`.
+    match s.get(j) {
+        Some(b'?') => {
+            let rest = s.get(j + 1..).unwrap_or_default();
+            if rest.starts_with(b"xml-stylesheet") || rest.starts_with(b"import") {
+                return Some(("xss.xml_instruction", 0.9));
+            }
+        }
+        Some(b'!') => {
+            let rest = s.get(j + 1..).unwrap_or_default();
+            if rest.starts_with(b"attlist") || rest.starts_with(b"entity") {
+                return Some(("xss.xml_instruction", 0.9));
+            }
+        }
+        _ => {}
+    }
+    while s.get(j) == Some(&b'/') {
         j += 1;
     }
     let name_start = j;
@@ -185,10 +220,14 @@ fn judge_tag(s: &[u8], start: usize) -> Option<Hit> {
     if name.is_empty() || !name.first()?.is_ascii_alphabetic() {
         return None;
     }
-    // Namespaced tags like `svg:svg` behave as their local name.
+    // Namespaced tags like `svg:svg` behave as their local name; an `svg:`/`xsl:` prefix is
+    // itself active content.
     let local = name.rsplit(|&c| c == b':').next().unwrap_or(name);
+    let prefix = name.split(|&c| c == b':').next().unwrap_or(name);
     let mut best: Option<Hit> = None;
-    if DANGER_TAGS.contains(&local) {
+    if DANGER_TAGS.contains(&local)
+        || (prefix != name && (DANGER_TAGS.contains(&prefix) || prefix == b"xsl"))
+    {
         let closing = s.get(j).is_none_or(|&c| is_space(c) || c == b'>');
         if closing {
             best = Some(("xss.dangerous_tag", 0.9));
@@ -215,6 +254,25 @@ fn judge_tag(s: &[u8], start: usize) -> Option<Hit> {
                 return Some(("xss.event_handler", 0.95));
             }
             k = e;
+            continue;
+        }
+        if boundary && c.is_ascii_alphabetic() {
+            let mut e = k;
+            while attrs
+                .get(e)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b':' | b'-'))
+            {
+                e += 1;
+            }
+            let name = attrs.get(k..e).unwrap_or_default();
+            let mut q = e;
+            while attrs.get(q).is_some_and(|c| c.is_ascii_whitespace()) {
+                q += 1;
+            }
+            if attrs.get(q) == Some(&b'=') && DANGER_ATTRS.contains(&name) {
+                return Some(("xss.dangerous_attribute", 0.85));
+            }
+            k = e.max(k + 1);
             continue;
         }
         k += 1;
