@@ -4,6 +4,7 @@
 //! `SecurityEvent` and `SecurityAlert`), query types, and the pure engines built on them.
 //! No I/O, no threads, no clock reads: where time matters, `now` is passed in.
 
+pub mod detect;
 pub mod error;
 pub mod event;
 pub mod event_type;

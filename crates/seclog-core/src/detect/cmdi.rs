@@ -1,0 +1,547 @@
+//! Command injection: shell token analysis (separators, substitutions, command words).
+
+use super::patterns::PatternSet;
+use super::sql_lex::find_seq;
+use super::sqli::Hit;
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+/// Commands that are rarely ordinary words: any invocation after a separator is suspicious.
+const STRONG_CMDS: &[&[u8]] = &[
+    b"whoami",
+    b"uname",
+    b"wget",
+    b"curl",
+    b"bash",
+    b"sh",
+    b"zsh",
+    b"ksh",
+    b"csh",
+    b"tcsh",
+    b"dash",
+    b"nc",
+    b"ncat",
+    b"netcat",
+    b"socat",
+    b"telnet",
+    b"python",
+    b"perl",
+    b"ruby",
+    b"php",
+    b"lua",
+    b"node",
+    b"irb",
+    b"gcc",
+    b"cc",
+    b"chmod",
+    b"chown",
+    b"mkfifo",
+    b"ifconfig",
+    b"ipconfig",
+    b"netstat",
+    b"nslookup",
+    b"powershell",
+    b"pwsh",
+    b"cmd",
+    b"certutil",
+    b"bitsadmin",
+    b"wmic",
+    b"systeminfo",
+    b"tasklist",
+    b"taskkill",
+    b"regedit",
+    b"reg",
+    b"mshta",
+    b"rundll32",
+    b"regsvr32",
+    b"cscript",
+    b"wscript",
+    b"iex",
+    b"iwr",
+    b"iwmi",
+    b"invoke-webrequest",
+    b"invoke-expression",
+    b"start-process",
+    b"invoke-wmimethod",
+    b"new-object",
+    b"base64",
+    b"base32",
+    b"xxd",
+    b"busybox",
+    b"crontab",
+    b"useradd",
+    b"passwd",
+    b"sudo",
+    b"tftp",
+    b"ftp",
+    b"scp",
+    b"rsync",
+    b"nohup",
+    b"xterm",
+    b"bcdboot",
+    b"bcdedit",
+    b"vssadmin",
+    b"schtasks",
+    b"net",
+    b"net1",
+    b"nmap",
+    b"rev",
+    b"tac",
+    b"nl",
+    b"awk",
+    b"gawk",
+    b"sed",
+    b"printf",
+    b"echo",
+    b"id",
+    b"ls",
+    b"cat",
+    b"pwd",
+    b"ping",
+    b"sleep",
+    b"env",
+    b"printenv",
+    b"hostname",
+    b"grep",
+    b"egrep",
+    b"zcat",
+    b"gunzip",
+    b"unxz",
+    b"zstdcat",
+    b"bzcat",
+    b"xz",
+    b"gzip",
+    b"tar",
+    b"zip",
+    b"unzip",
+    b"dig",
+    b"host",
+    b"ps",
+    b"kill",
+    b"pkill",
+    b"killall",
+    b"rm",
+    b"mv",
+    b"cp",
+    b"dd",
+    b"touch",
+    b"head",
+    b"tail",
+    b"more",
+    b"less",
+    b"find",
+    b"locate",
+    b"strings",
+    b"od",
+    b"hexdump",
+    b"cut",
+    b"sort",
+    b"uniq",
+    b"wc",
+    b"diff",
+    b"column",
+    b"fold",
+    b"bridge",
+    b"flock",
+    b"expand",
+    b"paste",
+    b"tee",
+    b"xargs",
+    b"exec",
+    b"eval",
+    b"source",
+    b"set",
+    b"export",
+    b"type",
+    b"dir",
+    b"copy",
+    b"del",
+    b"erase",
+    b"move",
+    b"ren",
+    b"start",
+    b"call",
+    b"ver",
+    b"vol",
+    b"attrib",
+    b"cacls",
+    b"icacls",
+    b"takeown",
+    b"runas",
+    b"msiexec",
+    b"forfiles",
+    b"cd",
+    b"chdir",
+    b"mkdir",
+    b"rmdir",
+    b"ln",
+    b"getent",
+    b"last",
+    b"w",
+    b"who",
+    b"uptime",
+    b"lsof",
+    b"ssh",
+    b"openssl",
+    b"java",
+    b"jrunscript",
+    b"jshell",
+    b"npm",
+    b"pip",
+    b"apt",
+    b"yum",
+    b"make",
+    b"timeout",
+    b"time",
+    b"nice",
+    b"strace",
+    b"gdb",
+    b"at",
+    b"systemctl",
+    b"service",
+    b"mail",
+    b"sendmail",
+    b"finger",
+    b"arp",
+    b"route",
+    b"traceroute",
+    b"tracert",
+    b"lynx",
+    b"links",
+    b"w3m",
+    b"vi",
+    b"vim",
+    b"nano",
+    b"ed",
+    b"emacs",
+    b"view",
+    b"script",
+    b"file",
+    b"stat",
+    b"readlink",
+    b"realpath",
+    b"dirname",
+    b"basename",
+    b"md5sum",
+    b"sha1sum",
+    b"sha256sum",
+    b"shred",
+    b"split",
+    b"install",
+    b"chattr",
+    b"lsattr",
+    b"mount",
+    b"df",
+    b"du",
+    b"free",
+    b"top",
+    b"htop",
+    b"crontab",
+    b"visudo",
+    b"su",
+    b"doas",
+    b"pkexec",
+];
+
+/// Of the above, those that are also common English words: need a shell-like argument.
+const WEAK_CMDS: &[&[u8]] = &[
+    b"cat", b"more", b"less", b"find", b"head", b"tail", b"sort", b"type", b"dir", b"set", b"echo",
+    b"kill", b"touch", b"copy", b"move", b"start", b"call", b"ver", b"vol", b"cut", b"paste",
+    b"fold", b"bridge", b"column", b"expand", b"last", b"w", b"who", b"time", b"at", b"mail",
+    b"links", b"view", b"script", b"file", b"split", b"install", b"free", b"top", b"host", b"make",
+    b"nice", b"net", b"ping", b"sleep", b"id", b"ps", b"rev", b"tac", b"uniq", b"diff", b"stat",
+    b"mount", b"ed", b"su", b"cc", b"cd", b"ln", b"ls", b"rm", b"mv", b"cp", b"dd", b"wc", b"od",
+    b"nl", b"env", b"source", b"export", b"exec", b"eval", b"route", b"tee", b"del", b"erase",
+    b"ren", b"service", b"timeout", b"php", b"node", b"java", b"finger", b"lynx", b"du", b"df",
+    b"reg", b"sh", b"nc", b"tar", b"zip", b"make",
+];
+
+/// Judge `s` (normalised, lower-case) for command injection.
+pub(crate) fn detect_cmdi(s: &[u8]) -> Option<Hit> {
+    let mut best: Option<Hit> = None;
+    let mut hit = |h: Hit| {
+        if best.is_none_or(|b: Hit| h.1 > b.1) {
+            best = Some(h);
+        }
+    };
+    // Shell view: drop quoting tricks (`c''at`, `c\at`, `w"h"o`) and empty `$@`.
+    let mut v: Vec<u8> = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while let Some(&c) = s.get(i) {
+        match c {
+            b'\\' if s.get(i + 1).is_some_and(|n| n.is_ascii_alphanumeric() || *n == b'/') => {}
+            b'$' if s.get(i + 1) == Some(&b'@') => i += 1,
+            b'\'' | b'"' if i > 0 && s.get(i - 1).is_some_and(u8::is_ascii_alphanumeric) => {}
+            _ => v.push(c),
+        }
+        i += 1;
+    }
+    if let Some(h) = shell_syntax(&v) {
+        hit(h);
+    }
+    if let Some(h) = command_words(&v) {
+        hit(h);
+    }
+    if let Some(h) = windows_for(&v) {
+        hit(h);
+    }
+    best
+}
+
+static SYNTAX_SET: LazyLock<PatternSet> = LazyLock::new(|| {
+    static PATS: LazyLock<Vec<&'static [u8]>> =
+        LazyLock::new(|| PATTERNS.iter().map(|p| p.0).collect());
+    PatternSet::new(PATS.as_slice())
+});
+static STRONG_SET: LazyLock<HashSet<&'static [u8]>> =
+    LazyLock::new(|| STRONG_CMDS.iter().copied().collect());
+static WEAK_SET: LazyLock<HashSet<&'static [u8]>> =
+    LazyLock::new(|| WEAK_CMDS.iter().copied().collect());
+
+const PATTERNS: &[(&[u8], &str, f32)] = &[
+    (b"${ifs", "cmdi.ifs_expansion", 0.95),
+    (b"$ifs", "cmdi.ifs_expansion", 0.9),
+    (b"/dev/tcp/", "cmdi.dev_tcp", 0.95),
+    (b"/dev/udp/", "cmdi.dev_tcp", 0.95),
+    (b"() {", "cmdi.shellshock", 0.95),
+    (b"(){", "cmdi.shellshock", 0.95),
+    (b"$((", "cmdi.arith_expansion", 0.85),
+    (b"$[", "cmdi.arith_expansion", 0.8),
+    (b"<<<", "cmdi.here_string", 0.8),
+    (b"%comspec%", "cmdi.windows_env", 0.9),
+    (b"%systemroot%", "cmdi.windows_env", 0.85),
+];
+
+fn shell_syntax(v: &[u8]) -> Option<Hit> {
+    let mut found: Option<Hit> = None;
+    SYNTAX_SET.any(v, |p, _| {
+        found = PATTERNS.iter().find(|(q, _, _)| *q == p).map(|(_, r, c)| (*r, *c));
+        true
+    });
+    if found.is_some() {
+        return found;
+    }
+    let mut i = 0;
+    while let Some(&c) = v.get(i) {
+        let n = v.get(i + 1).copied().unwrap_or(0);
+        match (c, n) {
+            // $(cmd), ${var}, <(cmd), >(cmd)
+            (b'$', b'(') | (b'<', b'(') | (b'>', b'(') => {
+                let inner = v.get(i + 2).copied().unwrap_or(0);
+                if inner.is_ascii_alphabetic() || matches!(inner, b'(' | b'$' | b')' | b'/' | b'`')
+                {
+                    return Some(("cmdi.command_substitution", 0.9));
+                }
+            }
+            (b'$', b'{') => {
+                let inner = v.get(i + 2).copied().unwrap_or(0);
+                if inner.is_ascii_alphabetic() || matches!(inner, b':' | b'#' | b'`' | b'!' | b'_')
+                {
+                    return Some(("cmdi.parameter_expansion", 0.85));
+                }
+            }
+            (b'`', _) => {
+                // `cmd ...` with a command word inside back-quotes.
+                if let Some(end) = v.get(i + 1..).and_then(|r| r.iter().position(|&x| x == b'`')) {
+                    let inner = v.get(i + 1..i + 1 + end).unwrap_or_default();
+                    if first_command(inner).is_some() {
+                        return Some(("cmdi.backtick_substitution", 0.9));
+                    }
+                }
+            }
+            (b'/', b'[') | (b'/', b'?') if glob_path(v, i + 1) => {
+                return Some(("cmdi.glob_path", 0.85));
+            }
+            (b'/', x) if x.is_ascii_alphabetic() && glob_path(v, i + 1) => {
+                return Some(("cmdi.glob_path", 0.85));
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// A path segment mixing letters and shell glob brackets, e.g. `/etc/pa[s]swd`, `/bi[n]`.
+fn glob_path(v: &[u8], start: usize) -> bool {
+    let mut j = start;
+    let mut letters = false;
+    let mut bracket = false;
+    while let Some(&c) = v.get(j) {
+        match c {
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'!' | b'?' | b'*' => {
+                letters |= c.is_ascii_alphabetic()
+            }
+            b'[' => {
+                let close = v.get(j..).and_then(|r| r.iter().take(16).position(|&x| x == b']'));
+                match close {
+                    Some(p) => {
+                        bracket = true;
+                        j += p;
+                    }
+                    None => return false,
+                }
+            }
+            _ => break,
+        }
+        j += 1;
+    }
+    letters
+        && bracket
+        && v.get(j).is_none_or(|&c| matches!(c, b'/' | b' ' | b';' | b'|' | b'&' | b'\n'))
+}
+
+fn is_sep(c: u8) -> bool {
+    matches!(c, b';' | b'|' | b'&' | b'\n' | b'\r' | b'`' | b'(' | b'{' | b'}' | b')')
+}
+
+/// Parse the command word at the start of `seg` (after whitespace and an optional bin path);
+/// returns (word, rest after word, had_path).
+fn first_command(seg: &[u8]) -> Option<(&[u8], &[u8], bool)> {
+    let mut j = 0;
+    while seg.get(j).is_some_and(|c| matches!(c, b' ' | b'\t' | b'$' | b'@' | b'{' | b'(' | b'!')) {
+        j += 1;
+    }
+    let rest = seg.get(j..)?;
+    let mut had_path = false;
+    let mut w_start = 0;
+    // Strip a leading directory (`/usr/bin/`, `c:/windows/system32/`).
+    let mut k = 0;
+    while let Some(&c) = rest.get(k) {
+        if c == b'/' || c == b'\\' {
+            w_start = k + 1;
+            had_path = true;
+        } else if !(c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b':')) {
+            break;
+        }
+        k += 1;
+    }
+    let word_full = rest.get(w_start..k)?;
+    let after = rest.get(k..).unwrap_or_default();
+    let mut w = word_full.strip_suffix(b".exe").unwrap_or(word_full);
+    // python3.10 -> python, gcc10.1 -> gcc
+    while w.last().is_some_and(|c| c.is_ascii_digit() || *c == b'.') {
+        w = w.get(..w.len() - 1).unwrap_or_default();
+    }
+    if w.is_empty() || !STRONG_SET.contains(w) {
+        return None;
+    }
+    Some((w, after, had_path))
+}
+
+/// Does the text after a command word look like shell arguments?
+fn shell_args(after: &[u8]) -> bool {
+    let t = after.iter().position(|c| *c != b' ' && *c != b'\t');
+    let Some(p) = t else { return true };
+    let gap = p > 0;
+    let c = after.get(p).copied().unwrap_or(0);
+    if !gap {
+        return matches!(c, b';' | b'|' | b'&' | b'<' | b'>' | b'\n' | b'`' | b'$');
+    }
+    matches!(
+        c,
+        b'-' | b'/'
+            | b'.'
+            | b'$'
+            | b'~'
+            | b'%'
+            | b'<'
+            | b'>'
+            | b'|'
+            | b';'
+            | b'&'
+            | b'`'
+            | b'\n'
+            | b'{'
+            | b'*'
+    ) || after
+        .get(p..p + 3)
+        .is_some_and(|x| x.len() == 3 && x[1] == b':' && matches!(x[2], b'/' | b'\\'))
+        || after
+            .get(p..)
+            .and_then(|r| r.split(|c| *c == b' ').next())
+            .is_some_and(|arg| find_seq(arg, 0, b"://").is_some())
+}
+
+/// cmd.exe conditionals: `if [/i] [not] exist|defined|errorlevel|cmdextversion ...`,
+/// `if a geq b ...`.
+fn windows_if(seg: &[u8]) -> Option<Hit> {
+    let mut words = seg.split(|c| c.is_ascii_whitespace()).filter(|w| !w.is_empty()).take(6);
+    if words.next()? != b"if" {
+        return None;
+    }
+    let mut w = words.next()?;
+    if w == b"/i" {
+        w = words.next()?;
+    }
+    if w == b"not" {
+        w = words.next()?;
+    }
+    let kw = |x: &[u8]| matches!(x, b"exist" | b"defined" | b"errorlevel" | b"cmdextversion");
+    let cmp = |x: &[u8]| matches!(x, b"equ" | b"neq" | b"lss" | b"leq" | b"gtr" | b"geq");
+    if kw(w) || words.next().is_some_and(cmp) {
+        Some(("cmdi.windows_if", 0.85))
+    } else {
+        None
+    }
+}
+
+fn command_words(v: &[u8]) -> Option<Hit> {
+    // Start of input, then after every separator.
+    let mut best: Option<Hit> = None;
+    for p in 0..v.len() {
+        let seg_start = p == 0 || v.get(p - 1).is_some_and(|&c| is_sep(c));
+        if !seg_start {
+            continue;
+        }
+        let seg = v.get(p..).unwrap_or_default();
+        let after_sep = p > 0;
+        if let Some((w, after, had_path)) = first_command(seg) {
+            let weak = WEAK_SET.contains(w);
+            let args = shell_args(after);
+            let blank = after.iter().all(u8::is_ascii_whitespace);
+            let conf = match (after_sep, weak, args || had_path) {
+                (true, false, _) => Some(0.9),
+                (true, true, true) => Some(0.85),
+                // At the very start a command needs a real argument, not just a word.
+                (false, _, _) if blank => None,
+                (false, _, true) if had_path => Some(0.85),
+                (false, false, true) => Some(0.75),
+                (false, true, true) => Some(0.7),
+                _ => None,
+            };
+            if let Some(c) = conf {
+                let rule =
+                    if after_sep { "cmdi.chained_command" } else { "cmdi.command_invocation" };
+                if best.is_none_or(|b: Hit| c > b.1) {
+                    best = Some((rule, c));
+                }
+            }
+        }
+        if let Some(h) = windows_if(seg) {
+            best = Some(h);
+        }
+    }
+    best
+}
+
+/// Windows `for [/d|/r|/l|/f ...] %v in (...) do cmd`.
+fn windows_for(v: &[u8]) -> Option<Hit> {
+    let mut from = 0;
+    while let Some(p) = find_seq(v, from, b"for") {
+        from = p + 1;
+        let start_ok = p == 0 || v.get(p - 1).is_some_and(|&c| is_sep(c) || c == b' ' || c == b'"');
+        if !start_ok || !v.get(p + 3).is_some_and(|c| c.is_ascii_whitespace()) {
+            continue;
+        }
+        let window = v.get(p + 3..(p + 400).min(v.len())).unwrap_or_default();
+        let Some(pct) = window.iter().position(|&c| c == b'%') else { continue };
+        let Some(inp) = find_seq(window, pct, b" in") else { continue };
+        let Some(lp) = find_seq(window, inp, b"(") else { continue };
+        let Some(rp) = find_seq(window, lp, b")") else { continue };
+        if find_seq(window, rp, b"do").is_some() {
+            return Some(("cmdi.windows_for_loop", 0.9));
+        }
+    }
+    None
+}

