@@ -1,0 +1,100 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// seclog: security event logging and monitoring.
+#[derive(Debug, Parser)]
+#[command(name = "seclog", version, about)]
+pub(crate) struct Cli {
+    /// SQLite database file.
+    #[arg(long, global = true, env = "SECLOG_DB", default_value = "seclog.db")]
+    pub(crate) db: PathBuf,
+    /// TOML configuration file (defaults < file < SECLOG_* environment variables).
+    #[arg(long, global = true, env = "SECLOG_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON document.
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Import JSON-lines events (spec field names) from FILE or `-` (stdin) through the full
+    /// engine, exactly like live events.
+    Import {
+        /// File to read, or `-` for standard input.
+        file: PathBuf,
+        /// Hide the progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Query stored events, newest first.
+    Query(Box<QueryArgs>),
+    /// Print statistics.
+    Stats {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Classify inputs (one per line on stdin) with the attack detector; prints JSON lines.
+    Detect,
+}
+
+/// Filters of `seclog query`.
+#[derive(Debug, Args)]
+pub(crate) struct QueryArgs {
+    /// Event type (repeatable: any of them).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub(crate) types: Vec<String>,
+    /// Minimum severity (info, low, medium, high, critical).
+    #[arg(long)]
+    pub(crate) min_severity: Option<String>,
+    /// Exact client IP.
+    #[arg(long)]
+    pub(crate) ip: Option<String>,
+    /// Network in CIDR form (e.g. 10.0.0.0/8).
+    #[arg(long)]
+    pub(crate) cidr: Option<String>,
+    /// User id.
+    #[arg(long)]
+    pub(crate) user: Option<String>,
+    /// Session id (as the application knows it; it is hashed before lookup).
+    #[arg(long)]
+    pub(crate) session: Option<String>,
+    /// Correlation id.
+    #[arg(long)]
+    pub(crate) correlation_id: Option<String>,
+    /// Investigation status.
+    #[arg(long)]
+    pub(crate) status: Option<String>,
+    /// Start of the time range (RFC 3339, inclusive).
+    #[arg(long, alias = "start-time")]
+    pub(crate) since: Option<String>,
+    /// End of the time range (RFC 3339, inclusive).
+    #[arg(long, alias = "end-time")]
+    pub(crate) until: Option<String>,
+    /// Most events per page.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) limit: usize,
+    /// Continue after this cursor (printed on stderr when more events follow).
+    #[arg(long)]
+    pub(crate) cursor: Option<String>,
+    /// Fetch every page, not only the first.
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+}

@@ -1,0 +1,29 @@
+//! Human-readable output.
+
+use std::io::Write;
+
+use seclog::SecurityEvent;
+
+/// Writes events as aligned columns.
+pub(crate) fn events_table(out: &mut impl Write, events: &[SecurityEvent]) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:<20}  {:<28}  {:<8}  {:<39}  {:<20}  {:>4}",
+        "TIMESTAMP", "TYPE", "SEVERITY", "IP", "USER", "RISK"
+    )?;
+    for e in events {
+        let ts =
+            e.timestamp.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        writeln!(
+            out,
+            "{:<20}  {:<28}  {:<8}  {:<39}  {:<20}  {:>4.1}",
+            ts,
+            e.event_type.as_str(),
+            e.severity.as_str(),
+            e.ip_address.map(|i| i.to_string()).unwrap_or_default(),
+            e.user_id.as_deref().unwrap_or(""),
+            e.risk_score.unwrap_or(0.0)
+        )?;
+    }
+    Ok(())
+}

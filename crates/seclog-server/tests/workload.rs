@@ -1,0 +1,126 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+//! The shared brute-force workload through `seclog import`, `stats` and `query`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use assert_cmd::cargo::CommandCargoExt;
+use serde_json::Value;
+
+fn shared_dir() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    assert!(
+        p.join("bench/gen_events.py").exists(),
+        "the shared workload generator is expected at {} (shared/ beside the repository)",
+        p.display()
+    );
+    p
+}
+
+/// Generates the workload with `seed` into `dir`.
+pub fn generate(dir: &Path, events: u32, seed: u32) {
+    let status = Command::new("python3")
+        .arg(shared_dir().join("bench/gen_events.py"))
+        .args(["-n", &events.to_string(), "--seed", &seed.to_string(), "--out"])
+        .arg(dir)
+        .status()
+        .expect("python3 runs");
+    assert!(status.success());
+}
+
+fn seclog(db: &Path) -> Command {
+    let mut c = Command::cargo_bin("seclog").unwrap();
+    c.arg("--db").arg(db).env_remove("SECLOG_CONFIG").env_remove("SECLOG_DB");
+    c
+}
+
+#[test]
+fn import_200k_then_stats_and_query_by_ip() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path(), 200_000, 42);
+    let db = dir.path().join("w.db");
+    let out = seclog(&db)
+        .args(["import", "--quiet"])
+        .arg(dir.path().join("events.jsonl"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("imported 200000 events, rejected 0 lines"), "{stderr}");
+
+    let out = seclog(&db).args(["stats", "--format", "json"]).output().unwrap();
+    assert!(out.status.success());
+    let stats: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stats["total_events"], 200_000);
+    assert_eq!(stats["events_by_type"]["auth_failure"], 200_000);
+
+    // Count each IP's events in the source and compare with `query --ip X` for a few IPs.
+    let text = std::fs::read_to_string(dir.path().join("events.jsonl")).unwrap();
+    let mut per_ip: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        per_ip
+            .entry(v["ip_address"].as_str().unwrap().to_string())
+            .or_default()
+            .push(v["timestamp"].as_str().unwrap().to_string());
+    }
+    let mut by_count: Vec<(&String, &Vec<String>)> = per_ip.iter().collect();
+    by_count.sort_by_key(|(ip, ts)| (std::cmp::Reverse(ts.len()), (*ip).clone()));
+    for (ip, stamps) in by_count.iter().take(3).chain(by_count.iter().rev().take(2)) {
+        let out = seclog(&db)
+            .args(["query", "--ip", ip, "--all", "--limit", "7", "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let events: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(events.len(), stamps.len(), "events of {ip}");
+        assert!(events.iter().all(|e| e["ip_address"] == ip.as_str()));
+        let mut got: Vec<String> =
+            events.iter().map(|e| e["timestamp"].as_str().unwrap().to_string()).collect();
+        got.sort();
+        let mut want = (*stamps).clone();
+        want.sort();
+        assert_eq!(got, want);
+    }
+}
+
+#[test]
+fn import_reports_bad_lines_with_their_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mixed.jsonl");
+    std::fs::write(
+        &file,
+        concat!(
+            r#"{"event_type":"auth_failure","ip_address":"1.2.3.4","timestamp":"2026-11-20T00:00:00Z"}"#, "\n",
+            "not json\n",
+            r#"{"event_type":"auth_fail","ip_address":"1.2.3.4"}"#, "\n",
+            r#"{"event_type":"auth_success","ip_address":"300.1.1.1"}"#, "\n",
+            r#"{"event_type":"auth_success","ip_address":"::ffff:1.2.3.4","timestamp":"2026-11-20T01:00:00+01:00"}"#, "\n",
+        ),
+    )
+    .unwrap();
+    let db = dir.path().join("m.db");
+    let out = seclog(&db).args(["import"]).arg(&file).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("line 2:"), "{stderr}");
+    assert!(stderr.contains("line 3:") && stderr.contains("auth_fail"), "{stderr}");
+    assert!(stderr.contains("line 4:") && stderr.contains("ip_address"), "{stderr}");
+    assert!(!stderr.contains("line 1:") && !stderr.contains("line 5:"), "{stderr}");
+    assert!(stderr.contains("imported 2 events, rejected 3 lines"), "{stderr}");
+    let out = seclog(&db).args(["query", "--ip", "1.2.3.4", "--format", "json"]).output().unwrap();
+    let events: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(events.len(), 2, "the mapped IPv6 address was normalised to 1.2.3.4");
+    assert_eq!(events[0]["timestamp"], "2026-11-20T00:00:00Z");
+}
+
+#[test]
+fn query_rejects_bad_filters_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.db");
+    let out = seclog(&db).args(["query", "--ip", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("ip_address") && stderr.contains("nope"), "{stderr}");
+}

@@ -1,0 +1,241 @@
+//! Configuration: the spec's keys with sensible defaults, loadable from TOML and environment.
+//!
+//! Precedence: defaults < TOML file < environment variables (`SECLOG_<KEY>` in upper case,
+//! e.g. `SECLOG_DB_FILE`, `SECLOG_RETENTION_DAYS`).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use seclog_core::redact::RedactionConfig;
+use seclog_core::validate::Limits;
+
+use crate::error::{LogError, Result};
+
+/// What `log_event` does when the queue to the writer is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueFullPolicy {
+    /// Wait for room (back-pressure on the caller). Nothing is lost.
+    #[default]
+    Wait,
+    /// Refuse the event at once, count it in `events_dropped`, return [`LogError::QueueFull`].
+    Drop,
+}
+
+/// Configuration of a [`crate::SecurityLogger`]. Field names are the spec's config keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// JSON-lines security log file; `None` disables the file log.
+    pub log_file: Option<PathBuf>,
+    /// SQLite database file (`:memory:` for an in-memory store).
+    pub db_file: PathBuf,
+    /// At most this many events are kept; older ones are purged in the background.
+    pub max_events: u64,
+    /// Events older than this many days are purged in the background (PCI DSS 10.5.1 asks
+    /// for 12 months: the default is 365).
+    pub retention_days: u32,
+    /// Run the rules on every event (alerts, blocks, suspicious IPs).
+    pub enable_real_time_monitoring: bool,
+    /// Raise alerts when rules fire.
+    pub enable_alerting: bool,
+    /// Capacity of the queue between `log_event` and the writer thread.
+    pub queue_capacity: usize,
+    /// What happens when the queue is full.
+    pub queue_full_policy: QueueFullPolicy,
+    /// Most events committed in one transaction.
+    pub batch_size: usize,
+    /// `log_event` returns only after the event is committed.
+    pub durable: bool,
+    /// How long a durable write waits for its commit, in milliseconds.
+    pub durable_timeout_ms: u64,
+    /// Rotate the log file when it would exceed this size.
+    pub log_file_max_bytes: u64,
+    /// Rotated log files kept.
+    pub log_file_max_files: u32,
+    /// Seconds between background retention passes.
+    pub retention_interval_secs: u64,
+    /// Hex-encoded 32-byte key for hashing session ids. When absent, a random key is created
+    /// once and kept in `<db_file>.key` (mode 0600).
+    pub session_hash_key: Option<String>,
+    /// Name recorded as `source` when an event has none.
+    pub source: Option<String>,
+    /// Redaction of secrets (on by default).
+    pub redaction: RedactionConfig,
+    /// Size limits of event fields.
+    pub limits: Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            log_file: None,
+            db_file: PathBuf::from("security_events.db"),
+            max_events: 10_000_000,
+            retention_days: 365,
+            enable_real_time_monitoring: true,
+            enable_alerting: true,
+            queue_capacity: 65_536,
+            queue_full_policy: QueueFullPolicy::Wait,
+            batch_size: 4_096,
+            durable: false,
+            durable_timeout_ms: 10_000,
+            log_file_max_bytes: 100 * 1024 * 1024,
+            log_file_max_files: 5,
+            retention_interval_secs: 300,
+            session_hash_key: None,
+            source: None,
+            redaction: RedactionConfig::default(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Parses a TOML document (unknown keys are errors naming the key).
+    pub fn from_toml_str(text: &str) -> Result<Self> {
+        toml::from_str(text).map_err(|e| LogError::Config(e.to_string()))
+    }
+
+    /// Loads defaults, then the TOML file if given, then environment overrides.
+    pub fn load(path: Option<&Path>) -> Result<Self> {
+        let mut cfg = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| LogError::Config(format!("cannot read {}: {e}", p.display())))?;
+                Self::from_toml_str(&text)?
+            }
+            None => Config::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        Ok(cfg)
+    }
+
+    /// Applies `SECLOG_*` overrides read through `get`.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<()> {
+        fn num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T> {
+            v.trim().parse().map_err(|_| LogError::Config(format!("{key}: not a number: {v:?}")))
+        }
+        fn flag(key: &str, v: &str) -> Result<bool> {
+            match v.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => Ok(true),
+                "0" | "false" | "no" | "off" => Ok(false),
+                _ => Err(LogError::Config(format!("{key}: expected true or false, got {v:?}"))),
+            }
+        }
+        if let Some(v) = get("SECLOG_LOG_FILE") {
+            self.log_file = if v.is_empty() { None } else { Some(PathBuf::from(v)) };
+        }
+        if let Some(v) = get("SECLOG_DB_FILE") {
+            self.db_file = PathBuf::from(v);
+        }
+        if let Some(v) = get("SECLOG_MAX_EVENTS") {
+            self.max_events = num("SECLOG_MAX_EVENTS", &v)?;
+        }
+        if let Some(v) = get("SECLOG_RETENTION_DAYS") {
+            self.retention_days = num("SECLOG_RETENTION_DAYS", &v)?;
+        }
+        if let Some(v) = get("SECLOG_ENABLE_REAL_TIME_MONITORING") {
+            self.enable_real_time_monitoring = flag("SECLOG_ENABLE_REAL_TIME_MONITORING", &v)?;
+        }
+        if let Some(v) = get("SECLOG_ENABLE_ALERTING") {
+            self.enable_alerting = flag("SECLOG_ENABLE_ALERTING", &v)?;
+        }
+        if let Some(v) = get("SECLOG_QUEUE_CAPACITY") {
+            self.queue_capacity = num("SECLOG_QUEUE_CAPACITY", &v)?;
+        }
+        if let Some(v) = get("SECLOG_QUEUE_FULL_POLICY") {
+            self.queue_full_policy = match v.trim() {
+                "wait" => QueueFullPolicy::Wait,
+                "drop" => QueueFullPolicy::Drop,
+                other => {
+                    return Err(LogError::Config(format!(
+                        "SECLOG_QUEUE_FULL_POLICY: expected wait or drop, got {other:?}"
+                    )))
+                }
+            };
+        }
+        if let Some(v) = get("SECLOG_DURABLE") {
+            self.durable = flag("SECLOG_DURABLE", &v)?;
+        }
+        if let Some(v) = get("SECLOG_SESSION_HASH_KEY") {
+            self.session_hash_key = Some(v);
+        }
+        self.validate()
+    }
+
+    /// Checks values that the types allow but the logger cannot use.
+    pub fn validate(&self) -> Result<()> {
+        if self.queue_capacity == 0 {
+            return Err(LogError::Config("queue_capacity must be at least 1".into()));
+        }
+        if self.batch_size == 0 {
+            return Err(LogError::Config("batch_size must be at least 1".into()));
+        }
+        if self.max_events == 0 {
+            return Err(LogError::Config("max_events must be at least 1".into()));
+        }
+        if self.retention_days == 0 {
+            return Err(LogError::Config("retention_days must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_keys_parse_from_toml() {
+        let cfg = Config::from_toml_str(
+            r#"
+            log_file = "/var/log/mingus/security.log"
+            db_file = "/var/lib/mingus/security_events.db"
+            max_events = 100000
+            retention_days = 90
+            enable_real_time_monitoring = true
+            enable_alerting = false
+            "#,
+        )
+        .unwrap();
+        assert_eq!(cfg.max_events, 100_000);
+        assert_eq!(cfg.retention_days, 90);
+        assert!(!cfg.enable_alerting);
+        assert_eq!(cfg.log_file.as_deref(), Some(Path::new("/var/log/mingus/security.log")));
+        assert_eq!(cfg.queue_capacity, Config::default().queue_capacity);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = Config::from_toml_str("retention_dayz = 3").unwrap_err().to_string();
+        assert!(err.contains("retention_dayz"), "{err}");
+    }
+
+    #[test]
+    fn env_overrides_and_bad_values_are_named() {
+        let mut cfg = Config::default();
+        cfg.apply_env(|k| match k {
+            "SECLOG_DB_FILE" => Some("x.db".into()),
+            "SECLOG_QUEUE_FULL_POLICY" => Some("drop".into()),
+            "SECLOG_ENABLE_ALERTING" => Some("off".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(cfg.db_file, PathBuf::from("x.db"));
+        assert_eq!(cfg.queue_full_policy, QueueFullPolicy::Drop);
+        assert!(!cfg.enable_alerting);
+        let err = Config::default()
+            .apply_env(|k| (k == "SECLOG_MAX_EVENTS").then(|| "lots".to_string()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("SECLOG_MAX_EVENTS") && err.contains("lots"), "{err}");
+    }
+
+    #[test]
+    fn zero_capacity_is_rejected() {
+        let err = Config::from_toml_str("queue_capacity = 0").unwrap().validate().unwrap_err();
+        assert!(err.to_string().contains("queue_capacity"));
+    }
+}

@@ -1,0 +1,322 @@
+//! [`SecurityLogger`]: validate, redact, score, monitor, queue; one writer thread stores.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use parking_lot::{Mutex, RwLock};
+use seclog_core::redact::Redactor;
+use seclog_core::validate::validate;
+use seclog_core::{
+    Cursor, EventFilter, EventInput, EventPage, SecurityEvent, Statistics, ValidationError,
+};
+use seclog_store::sqlite::SqliteStore;
+use seclog_store::Store;
+use uuid::Uuid;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, QueueFullPolicy};
+use crate::error::{LogError, Result};
+use crate::filelog::RotatingLog;
+use crate::keyfile::session_key;
+use crate::writer::{Msg, Writer, WriterStats};
+
+/// The embeddable security logger. Cheap to clone (all clones share one engine) and safe to
+/// share between threads. Dropping the last clone closes it (drains and commits the queue).
+#[derive(Clone)]
+pub struct SecurityLogger {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    redactor: Redactor,
+    tx: RwLock<Option<Sender<Msg>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    retention: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
+    stats: Arc<WriterStats>,
+}
+
+/// Creates a logger from the spec's configuration (`create_security_logger(config)`).
+pub fn create_security_logger(config: Config) -> Result<SecurityLogger> {
+    SecurityLogger::new(config)
+}
+
+impl SecurityLogger {
+    /// Opens the store named by `config.db_file` and starts the writer.
+    pub fn new(config: Config) -> Result<Self> {
+        config.validate()?;
+        let store: Arc<dyn Store> = if config.db_file.as_os_str() == ":memory:" {
+            Arc::new(SqliteStore::open_in_memory()?)
+        } else {
+            if let Some(dir) = config.db_file.parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        LogError::Io(format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+            }
+            Arc::new(SqliteStore::open(&config.db_file)?)
+        };
+        Self::with_store(config, store, Arc::new(SystemClock))
+    }
+
+    /// A logger over any store and clock (tests, other backends).
+    pub fn with_store(
+        config: Config,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
+        config.validate()?;
+        let key = session_key(&config)?;
+        let redactor = Redactor::new(config.redaction.clone(), key);
+        let file = match &config.log_file {
+            Some(p) => Some(
+                RotatingLog::open(p, config.log_file_max_bytes, config.log_file_max_files)
+                    .map_err(|e| {
+                        LogError::Io(format!("cannot open log file {}: {e}", p.display()))
+                    })?,
+            ),
+            None => None,
+        };
+        let (tx, rx) = bounded(config.queue_capacity);
+        let stats = Arc::new(WriterStats::default());
+        let writer = Writer {
+            store: store.clone(),
+            rx,
+            batch_size: config.batch_size,
+            file,
+            stats: stats.clone(),
+        };
+        let handle = std::thread::Builder::new()
+            .name("seclog-writer".into())
+            .spawn(move || writer.run())
+            .map_err(|e| LogError::Io(format!("cannot start the writer thread: {e}")))?;
+        let retention = start_retention(&config, store.clone(), clock.clone())?;
+        Ok(SecurityLogger {
+            inner: Arc::new(Inner {
+                config,
+                store,
+                clock,
+                redactor,
+                tx: RwLock::new(Some(tx)),
+                writer: Mutex::new(Some(handle)),
+                retention: Mutex::new(Some(retention)),
+                stats,
+            }),
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The store (for queries beyond the logger's own methods).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// Counters of the writer (committed, dropped, failed, commit latency).
+    pub fn writer_stats(&self) -> &WriterStats {
+        &self.inner.stats
+    }
+
+    /// Events waiting in the queue.
+    pub fn queue_depth(&self) -> usize {
+        self.inner.tx.read().as_ref().map_or(0, |t| t.len())
+    }
+
+    /// Validates, redacts and scores an event, runs the rules, and queues it for storage.
+    /// Returns its id without waiting for the disk (unless the logger is durable).
+    pub fn log_event(&self, input: EventInput) -> Result<String> {
+        let durable = self.inner.config.durable;
+        self.submit(input, durable)
+    }
+
+    /// Like [`SecurityLogger::log_event`] but returns only once the event is committed.
+    pub fn log_event_durable(&self, input: EventInput) -> Result<String> {
+        self.submit(input, true)
+    }
+
+    /// Validates and redacts without storing: what would be stored for `input`.
+    pub fn prepare(&self, input: EventInput) -> Result<SecurityEvent> {
+        let now = self.inner.clock.now();
+        let mut new_id = || Uuid::now_v7().to_string();
+        let mut event = validate(input, now, &mut new_id, &self.inner.config.limits)?;
+        self.inner.redactor.redact(&mut event);
+        if event.source.is_none() {
+            event.source.clone_from(&self.inner.config.source);
+        }
+        let score = seclog_core::risk::risk_score(event.severity, event.event_type, false);
+        event.risk_score = Some(score);
+        event.threat_level = Some(seclog_core::risk::threat_level(score).to_string());
+        Ok(event)
+    }
+
+    fn submit(&self, input: EventInput, durable: bool) -> Result<String> {
+        let event = self.prepare(input)?;
+        let id = event.event_id.clone();
+        self.enqueue(event, durable)?;
+        Ok(id)
+    }
+
+    fn enqueue(&self, event: SecurityEvent, durable: bool) -> Result<()> {
+        let (ack_tx, ack_rx) = if durable {
+            let (a, b) = bounded(1);
+            (Some(a), Some(b))
+        } else {
+            (None, None)
+        };
+        {
+            let guard = self.inner.tx.read();
+            let tx = guard.as_ref().ok_or(LogError::Closed)?;
+            let msg = Msg::Event(Box::new(event), ack_tx);
+            match self.inner.config.queue_full_policy {
+                QueueFullPolicy::Wait => tx.send(msg).map_err(|_| LogError::Closed)?,
+                QueueFullPolicy::Drop => match tx.try_send(msg) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(_)) => {
+                        self.inner.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                        return Err(LogError::QueueFull);
+                    }
+                    Err(TrySendError::Disconnected(_)) => return Err(LogError::Closed),
+                },
+            }
+        }
+        if let Some(rx) = ack_rx {
+            self.wait_ack(&rx)?;
+        }
+        Ok(())
+    }
+
+    fn wait_ack(&self, rx: &Receiver<std::result::Result<(), String>>) -> Result<()> {
+        let ms = self.inner.config.durable_timeout_ms;
+        match rx.recv_timeout(Duration::from_millis(ms)) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(msg)) => Err(LogError::Store(seclog_store::StoreError::Database(msg))),
+            Err(_) => Err(LogError::CommitTimeout(ms)),
+        }
+    }
+
+    /// Sends a message to the writer (alerts, suspicious IPs), waiting for room.
+    #[allow(dead_code)] // used by the monitor, wired next
+    pub(crate) fn send_side(&self, msg: Msg) {
+        if let Some(tx) = self.inner.tx.read().as_ref() {
+            let _ = tx.send(msg);
+        }
+    }
+
+    /// Waits until everything sent before this call is committed.
+    pub fn flush(&self) -> Result<()> {
+        let (done_tx, done_rx) = bounded(1);
+        {
+            let guard = self.inner.tx.read();
+            let tx = guard.as_ref().ok_or(LogError::Closed)?;
+            tx.send(Msg::Flush(done_tx)).map_err(|_| LogError::Closed)?;
+        }
+        done_rx.recv().map_err(|_| LogError::Closed)
+    }
+
+    /// Stops accepting events, drains and commits the queue, and stops the threads.
+    /// Further calls to `log_event` return [`LogError::Closed`]. Idempotent.
+    pub fn close(&self) {
+        self.inner.close();
+    }
+
+    /// Events matching `filter`, newest first, at most `limit` (the spec's `get_events`).
+    pub fn get_events(&self, filter: &EventFilter, limit: usize) -> Result<Vec<SecurityEvent>> {
+        Ok(self.query(filter, None, limit)?.events)
+    }
+
+    /// A page of events matching `filter`, newest first, continuing after `cursor`
+    /// (the `next_cursor` of the previous page).
+    pub fn query(
+        &self,
+        filter: &EventFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<EventPage> {
+        if limit == 0 || limit > 10_000 {
+            return Err(ValidationError::new("limit", "must be between 1 and 10000").into());
+        }
+        let cursor = cursor.map(Cursor::decode).transpose()?;
+        let mut filter = filter.clone();
+        if let Some(s) = filter.session_id.take() {
+            filter.session_id = Some(self.inner.redactor.hash_session_id(&s));
+        }
+        Ok(self.inner.store.query_events(&filter, cursor.as_ref(), limit)?)
+    }
+
+    /// One event by id.
+    pub fn get_event(&self, event_id: &str) -> Result<Option<SecurityEvent>> {
+        Ok(self.inner.store.get_event(event_id)?)
+    }
+
+    /// Statistics: the spec's `total_events`, `recent_activity_24h`, `blocked_ips` and more.
+    pub fn get_statistics(&self) -> Result<Statistics> {
+        let mut s = self.inner.store.statistics(self.inner.clock.now())?;
+        s.events_dropped = self.inner.stats.dropped.load(Ordering::Relaxed);
+        Ok(s)
+    }
+
+    /// The current time of the logger's clock.
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.inner.clock.now()
+    }
+}
+
+impl Inner {
+    fn close(&self) {
+        // Taking the write lock waits for senders in flight, then no new sender can start.
+        drop(self.tx.write().take());
+        if let Some(h) = self.writer.lock().take() {
+            let _ = h.join();
+        }
+        if let Some((stop, h)) = self.retention.lock().take() {
+            drop(stop);
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn start_retention(
+    config: &Config,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+) -> Result<(Sender<()>, JoinHandle<()>)> {
+    let (stop_tx, stop_rx) = bounded::<()>(0);
+    let every = Duration::from_secs(config.retention_interval_secs.max(1));
+    let days = i64::from(config.retention_days);
+    let max = config.max_events;
+    let handle = std::thread::Builder::new()
+        .name("seclog-retention".into())
+        .spawn(move || loop {
+            let cutoff = clock.now() - time::Duration::days(days);
+            if let Err(e) = store.purge_events(Some(cutoff), Some(max)) {
+                tracing::error!(error = %e, "retention purge failed");
+            }
+            match stop_rx.recv_timeout(every) {
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+                _ => break,
+            }
+        })
+        .map_err(|e| LogError::Io(format!("cannot start the retention thread: {e}")))?;
+    Ok((stop_tx, handle))
+}
+
+/// Opens a logger on the database at `path` with otherwise default settings.
+pub fn open(path: &Path) -> Result<SecurityLogger> {
+    SecurityLogger::new(Config { db_file: path.to_path_buf(), ..Config::default() })
+}

@@ -1,0 +1,182 @@
+//! The writer thread: owns the write side of the store, commits in batches (group commit),
+//! appends committed events to the log file, and answers flushes and durable writes.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+use seclog_core::{SecurityAlert, SecurityEvent, SuspiciousIp};
+use seclog_store::Store;
+
+use crate::filelog::RotatingLog;
+
+/// A message to the writer.
+#[allow(dead_code)] // alert and IP variants are sent by the monitor, wired next
+pub(crate) enum Msg {
+    /// An accepted event; the sender, when present, is told once it is committed.
+    Event(Box<SecurityEvent>, Option<Sender<Result<(), String>>>),
+    /// A new alert.
+    NewAlert(Box<SecurityAlert>),
+    /// Suspicious IP rows to upsert.
+    SuspiciousIps(Vec<SuspiciousIp>),
+    /// Answered once everything sent before it is committed.
+    Flush(Sender<()>),
+}
+
+/// Counters shared between the writer and the logger (for statistics and metrics).
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Events committed to the store.
+    pub committed: AtomicU64,
+    /// Transactions committed.
+    pub batches: AtomicU64,
+    /// Events refused because the queue was full.
+    pub dropped: AtomicU64,
+    /// Events the store refused even one by one (for example a duplicate event_id).
+    pub failed: AtomicU64,
+    /// Log file write errors.
+    pub file_errors: AtomicU64,
+    /// Duration of the last commit, in microseconds.
+    pub last_commit_micros: AtomicU64,
+    /// Sum of commit durations, in microseconds.
+    pub commit_micros_total: AtomicU64,
+}
+
+pub(crate) struct Writer {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) rx: Receiver<Msg>,
+    pub(crate) batch_size: usize,
+    pub(crate) file: Option<RotatingLog>,
+    pub(crate) stats: Arc<WriterStats>,
+}
+
+type Ack = Sender<Result<(), String>>;
+
+impl Writer {
+    /// Runs until every sender is gone and the queue is drained.
+    pub(crate) fn run(mut self) {
+        let mut events: Vec<SecurityEvent> = Vec::with_capacity(self.batch_size);
+        let mut acks: Vec<Ack> = Vec::new();
+        let mut flushes: Vec<Sender<()>> = Vec::new();
+        let mut alerts: Vec<SecurityAlert> = Vec::new();
+        let mut ips: Vec<SuspiciousIp> = Vec::new();
+        while let Ok(first) = self.rx.recv() {
+            let mut next = Some(first);
+            let mut taken = 0usize;
+            while let Some(msg) = next.take() {
+                taken += 1;
+                match msg {
+                    Msg::Event(ev, ack) => {
+                        events.push(*ev);
+                        if let Some(a) = ack {
+                            acks.push(a);
+                        }
+                    }
+                    Msg::NewAlert(a) => alerts.push(*a),
+                    Msg::SuspiciousIps(rows) => ips.extend(rows),
+                    Msg::Flush(done) => flushes.push(done),
+                }
+                if taken < self.batch_size {
+                    next = self.rx.try_recv().ok();
+                }
+            }
+            self.commit(&mut events, &mut acks);
+            self.side_tables(&mut alerts, &mut ips);
+            for f in flushes.drain(..) {
+                let _ = f.send(());
+            }
+        }
+    }
+
+    fn commit(&mut self, events: &mut Vec<SecurityEvent>, acks: &mut Vec<Ack>) {
+        if events.is_empty() {
+            return;
+        }
+        let started = Instant::now();
+        let result = self.insert_with_retry(events);
+        let micros = started.elapsed().as_micros() as u64;
+        self.stats.last_commit_micros.store(micros, Ordering::Relaxed);
+        self.stats.commit_micros_total.fetch_add(micros, Ordering::Relaxed);
+        self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        let committed: Vec<&SecurityEvent> = match &result {
+            Ok(()) => events.iter().collect(),
+            Err(failed) => events.iter().filter(|e| !failed.contains(&e.event_id)).collect(),
+        };
+        self.stats.committed.fetch_add(committed.len() as u64, Ordering::Relaxed);
+        if let Some(file) = self.file.as_mut() {
+            // The file gets every accepted event, even one the store refused, so nothing
+            // accepted is lost from the record.
+            if let Err(e) = file.append(events) {
+                self.stats.file_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, "writing the security log file failed");
+            }
+        }
+        let ack_result = match &result {
+            Ok(()) => Ok(()),
+            Err(failed) => {
+                Err(format!("{} event(s) of the batch were refused by the store", failed.len()))
+            }
+        };
+        for a in acks.drain(..) {
+            let _ = a.send(ack_result.clone());
+        }
+        events.clear();
+    }
+
+    /// Inserts the batch; on failure retries transient errors, then falls back to one event
+    /// at a time so one bad event cannot sink the others. Returns the ids that failed.
+    fn insert_with_retry(&self, events: &[SecurityEvent]) -> Result<(), Vec<String>> {
+        let mut delay = Duration::from_millis(10);
+        for _ in 0..5 {
+            match self.store.insert_events(events) {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    tracing::warn!(error = %e, n = events.len(), "batch insert failed, retrying");
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(Duration::from_secs(1));
+                }
+            }
+            if events.len() > 1 {
+                break; // go one by one: a single bad event is the usual cause
+            }
+        }
+        let mut failed = Vec::new();
+        for ev in events {
+            let mut ok = false;
+            let mut delay = Duration::from_millis(10);
+            for _ in 0..3 {
+                if self.store.insert_events(std::slice::from_ref(ev)).is_ok() {
+                    ok = true;
+                    break;
+                }
+                std::thread::sleep(delay);
+                delay *= 4;
+            }
+            if !ok {
+                self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(event_id = %ev.event_id, "event refused by the store");
+                failed.push(ev.event_id.clone());
+            }
+        }
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(failed)
+        }
+    }
+
+    fn side_tables(&self, alerts: &mut Vec<SecurityAlert>, ips: &mut Vec<SuspiciousIp>) {
+        for a in alerts.drain(..) {
+            if let Err(e) = self.store.insert_alert(&a) {
+                tracing::error!(error = %e, alert_id = %a.alert_id, "storing an alert failed");
+            }
+        }
+        if !ips.is_empty() {
+            if let Err(e) = self.store.upsert_suspicious_ips(ips) {
+                tracing::error!(error = %e, "storing suspicious IPs failed");
+            }
+            ips.clear();
+        }
+    }
+}
