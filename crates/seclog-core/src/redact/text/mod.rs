@@ -85,7 +85,7 @@ fn starts_with_ci(b: &[u8], i: usize, word: &[u8]) -> bool {
 /// PEM blocks whose label says PRIVATE (`-----BEGIN RSA PRIVATE KEY-----` ... `-----END ...-----`),
 /// masked whole, up to the end of the text when the end line is missing.
 fn redact_pem(s: &str, mask: &str) -> Option<String> {
-    if !s.contains("-----BEGIN") {
+    if memchr::memchr(b'-', s.as_bytes()).is_none() || !s.contains("-----BEGIN") {
         return None;
     }
     let mut sp = Splicer::new(s);
@@ -171,7 +171,7 @@ fn is_b64url(b: u8) -> bool {
 
 /// JSON Web Tokens: `eyJ<header>.<payload>[.<signature>]`.
 fn redact_jwts(s: &str, mask: &str) -> Option<String> {
-    if !s.contains("eyJ") {
+    if memchr::memchr(b'J', s.as_bytes()).is_none() || !s.contains("eyJ") {
         return None;
     }
     let b = s.as_bytes();
@@ -223,22 +223,28 @@ const KEY_PREFIXES: &[&str] = &[
     "ASIA",
 ];
 
+/// One automaton for every prefix, built on first use (one linear scan per string instead of
+/// one substring search per prefix).
+static KEY_PREFIX_MATCHER: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
+    std::sync::LazyLock::new(|| aho_corasick::AhoCorasick::new(KEY_PREFIXES).ok());
+
 fn redact_key_prefixes(s: &str, mask: &str) -> Option<String> {
+    // The shortest prefix (4) plus 10 token bytes.
+    if s.len() < 14 {
+        return None;
+    }
     let b = s.as_bytes();
     let mut hits: Vec<(usize, usize)> = Vec::new();
-    for p in KEY_PREFIXES {
-        let mut from = 0;
-        while let Some(rel) = s.get(from..).and_then(|t| t.find(p)) {
-            let start = from + rel;
-            let mut end = start + p.len();
-            while b.get(end).copied().is_some_and(is_b64url) {
-                end += 1;
-            }
-            let prev_ok = start == 0 || !b.get(start - 1).is_some_and(u8::is_ascii_alphanumeric);
-            if prev_ok && end - start - p.len() >= 10 {
-                hits.push((start, end));
-            }
-            from = end.max(start + 1);
+    let matcher = KEY_PREFIX_MATCHER.as_ref()?;
+    for m in matcher.find_overlapping_iter(s) {
+        let (start, mut end) = (m.start(), m.end());
+        let plen = end - start;
+        while b.get(end).copied().is_some_and(is_b64url) {
+            end += 1;
+        }
+        let prev_ok = start == 0 || !b.get(start - 1).is_some_and(u8::is_ascii_alphanumeric);
+        if prev_ok && end - start - plen >= 10 {
+            hits.push((start, end));
         }
     }
     if hits.is_empty() {
@@ -258,7 +264,7 @@ fn redact_key_prefixes(s: &str, mask: &str) -> Option<String> {
 
 /// The password in `scheme://user:password@host`.
 fn redact_userinfo(s: &str, mask: &str) -> Option<String> {
-    if !s.contains("://") {
+    if memchr::memchr(b':', s.as_bytes()).is_none() || !s.contains("://") {
         return None;
     }
     let b = s.as_bytes();
