@@ -1,5 +1,7 @@
 //! Events: insert, lookup, filtered listing with keyset pagination, count and purge.
 
+use std::borrow::Cow;
+
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, Row, TransactionBehavior};
 use seclog_core::{Cursor, EventFilter, EventPage, SecurityEvent};
@@ -29,11 +31,11 @@ const SELECT_COLS: &str = "event_id, event_type, severity, ts, user_id, session_
     response_body, details, threat_level, risk_score, indicators, status, investigation_notes, \
     remediation_actions, compliance_tags, audit_trail, source, correlation_id, parent_event_id";
 
-fn list_json(v: &[String], field: &str) -> Result<String> {
+fn list_json(v: &[String], field: &str) -> Result<Cow<'static, str>> {
     if v.is_empty() {
-        Ok("[]".to_string())
+        Ok(Cow::Borrowed("[]"))
     } else {
-        to_json(v, field)
+        to_json(v, field).map(Cow::Owned)
     }
 }
 
@@ -52,10 +54,10 @@ pub(crate) fn insert_events(conn: &mut Connection, events: &[SecurityEvent]) -> 
             let timestamp = to_rfc3339(ev.timestamp, "timestamp")?;
             let headers =
                 ev.request_headers.as_ref().map(|h| to_json(h, "request_headers")).transpose()?;
-            let details = if ev.details.is_empty() {
-                "{}".to_string()
+            let details: Cow<'static, str> = if ev.details.is_empty() {
+                Cow::Borrowed("{}")
             } else {
-                to_json(&ev.details, "details")?
+                Cow::Owned(to_json(&ev.details, "details")?)
             };
             let ip_text = ev.ip_address.map(|ip| ip.to_string());
             let ip_blob = ev.ip_address.map(ip_bin);
