@@ -224,6 +224,43 @@ impl EventInput {
     }
 }
 
+/// What an investigator did to an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventActionKind {
+    /// The investigation status changed (see [`EventAction::status`]).
+    StatusChange,
+    /// An investigation note.
+    Note,
+    /// A remediation step taken.
+    Remediation,
+    /// The event was escalated.
+    Escalation,
+}
+
+/// One entry of an event's investigation audit trail. Entries are appended, never changed;
+/// the event's own recorded fields never change either.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventAction {
+    /// Unique id of the entry.
+    pub action_id: String,
+    /// The event it concerns.
+    pub event_id: String,
+    /// What was done.
+    pub kind: EventActionKind,
+    /// The new status, for `status_change` and `escalation`.
+    #[serde(default)]
+    pub status: Option<EventStatus>,
+    /// The note, the remediation step or the reason.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Who did it.
+    pub by: String,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
 /// One step in an alert's lifecycle, appended and never overwritten.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertTransition {

@@ -16,7 +16,9 @@ pub mod severity;
 pub mod validate;
 
 pub use error::{UnknownValue, ValidationError};
-pub use event::{AlertTransition, EventInput, SecurityAlert, SecurityEvent};
+pub use event::{
+    AlertTransition, EventAction, EventActionKind, EventInput, SecurityAlert, SecurityEvent,
+};
 pub use event_type::{Category, EventType};
 pub use monitor::{
     default_rules, Action, BlockInfo, BlockList, Decision, EscalationPolicy, Firing, GroupBy,

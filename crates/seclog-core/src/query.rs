@@ -37,9 +37,12 @@ pub struct EventFilter {
     /// This correlation id.
     #[serde(default)]
     pub correlation_id: Option<String>,
-    /// This investigation status.
+    /// This investigation status (as recorded with the event).
     #[serde(default)]
     pub status: Option<EventStatus>,
+    /// Children of this event (events whose `parent_event_id` is this id).
+    #[serde(default)]
+    pub parent_event_id: Option<String>,
     /// At or after this time.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub start_time: Option<OffsetDateTime>,
@@ -80,13 +83,15 @@ impl EventFilter {
                 "session_id" => f.session_id = Some(value.to_string()),
                 "correlation_id" => f.correlation_id = Some(value.to_string()),
                 "status" => f.status = Some(value.parse()?),
+                "parent_event_id" => f.parent_event_id = Some(value.to_string()),
                 "start_time" | "since" => f.start_time = Some(parse_time(key, value)?),
                 "end_time" | "until" => f.end_time = Some(parse_time(key, value)?),
                 other => {
                     return Err(ValidationError::new(
                         other,
                         "unknown filter; accepted: event_type, min_severity, ip_address, cidr, \
-                         user_id, session_id, correlation_id, status, start_time, end_time",
+                         user_id, session_id, correlation_id, status, parent_event_id, start_time, \
+                         end_time",
                     ))
                 }
             }

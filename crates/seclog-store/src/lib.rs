@@ -4,8 +4,9 @@
 //! default. The conformance suite in [`conformance`] runs the same assertions against any
 //! backend.
 
+use seclog_core::monitor::Decision;
 use seclog_core::{
-    AlertStatus, Cursor, EventFilter, EventPage, SecurityAlert, SecurityEvent, Statistics,
+    AlertStatus, EventAction, Cursor, EventFilter, EventPage, SecurityAlert, SecurityEvent, Statistics,
     SuspiciousIp,
 };
 use time::OffsetDateTime;
@@ -94,4 +95,29 @@ pub trait Store: Send + Sync {
 
     /// Suspicious IPs, most recently seen first; only blocked ones when `blocked_only`.
     fn list_suspicious_ips(&self, blocked_only: bool, limit: usize) -> Result<Vec<SuspiciousIp>>;
+
+    /// Stores a new decision (a block), active or not.
+    fn insert_decision(&self, decision: &Decision) -> Result<()>;
+
+    /// Marks a decision lifted at `at` (sets `deleted_at`; the row stays as history).
+    /// Returns the updated decision, or `None` when no such id exists.
+    fn delete_decision(&self, id: &str, at: OffsetDateTime) -> Result<Option<Decision>>;
+
+    /// Decisions, newest first. With `active_at = Some(now)`, only those in force at `now`
+    /// (not lifted, permanent or ending after `now`); with `None`, all of them (history).
+    fn list_decisions(&self, active_at: Option<OffsetDateTime>, limit: usize) -> Result<Vec<Decision>>;
+
+    /// Decisions created after `after` (exclusive) or lifted after `after`, oldest first:
+    /// what changed since a bouncer last asked.
+    fn decisions_changed_since(&self, after: OffsetDateTime) -> Result<Vec<Decision>>;
+
+    /// How many decisions (any state) exist for this scope value: the offence count used to
+    /// escalate ban durations for repeat offenders.
+    fn count_decisions_for(&self, value: &str) -> Result<u64>;
+
+    /// Appends an entry to an event's investigation audit trail. The event must exist.
+    fn append_event_action(&self, action: &EventAction) -> Result<()>;
+
+    /// An event's audit trail, oldest first.
+    fn event_actions(&self, event_id: &str) -> Result<Vec<EventAction>>;
 }
