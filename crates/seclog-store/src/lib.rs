@@ -6,8 +6,8 @@
 
 use seclog_core::monitor::Decision;
 use seclog_core::{
-    AlertStatus, EventAction, Cursor, EventFilter, EventPage, SecurityAlert, SecurityEvent, Statistics,
-    SuspiciousIp,
+    AlertStatus, Cursor, EventAction, EventFilter, EventPage, SecurityAlert, SecurityEvent,
+    Statistics, SuspiciousIp,
 };
 use time::OffsetDateTime;
 
@@ -38,6 +38,33 @@ pub enum StoreError {
     /// The request itself is wrong (bad cursor, bad limit...).
     #[error("invalid request: {0}")]
     Invalid(String),
+}
+
+/// An API key of the HTTP server as stored: only a hash of the secret is kept (hashing is the
+/// caller's job; the store compares hashes as opaque text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    /// Unique id (shown to operators; not secret).
+    pub id: String,
+    /// Human-readable name.
+    pub name: String,
+    /// Permissions granted, e.g. `events:write`, `decisions:read`.
+    pub scopes: Vec<String>,
+    /// Hash of the secret key; unique.
+    pub key_hash: String,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+    /// When it was revoked (`None`: usable).
+    pub revoked_at: Option<OffsetDateTime>,
+    /// When it was last used to authenticate, if recorded.
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+impl ApiKeyRecord {
+    /// Not revoked.
+    pub fn is_active(&self) -> bool {
+        self.revoked_at.is_none()
+    }
 }
 
 /// Result alias of this crate.
@@ -71,6 +98,7 @@ pub trait Store: Send + Sync {
 
     /// Deletes events older than `older_than` and, beyond that, all but the newest `keep_max`
     /// events. Returns how many were deleted. Works in small chunks so writers are not stalled.
+    /// The investigation trails ([`Store::event_actions`]) of deleted events go with them.
     fn purge_events(
         &self,
         older_than: Option<OffsetDateTime>,
@@ -99,13 +127,18 @@ pub trait Store: Send + Sync {
     /// Stores a new decision (a block), active or not.
     fn insert_decision(&self, decision: &Decision) -> Result<()>;
 
-    /// Marks a decision lifted at `at` (sets `deleted_at`; the row stays as history).
-    /// Returns the updated decision, or `None` when no such id exists.
+    /// Marks a decision lifted at `at` (sets `deleted_at`; the row stays as history). Lifting
+    /// an already lifted decision keeps its first `deleted_at`. Returns the updated decision,
+    /// or `None` when no such id exists. A duplicate id on insert is [`StoreError::Invalid`].
     fn delete_decision(&self, id: &str, at: OffsetDateTime) -> Result<Option<Decision>>;
 
     /// Decisions, newest first. With `active_at = Some(now)`, only those in force at `now`
     /// (not lifted, permanent or ending after `now`); with `None`, all of them (history).
-    fn list_decisions(&self, active_at: Option<OffsetDateTime>, limit: usize) -> Result<Vec<Decision>>;
+    fn list_decisions(
+        &self,
+        active_at: Option<OffsetDateTime>,
+        limit: usize,
+    ) -> Result<Vec<Decision>>;
 
     /// Decisions created after `after` (exclusive) or lifted after `after`, oldest first:
     /// what changed since a bouncer last asked.
@@ -115,9 +148,31 @@ pub trait Store: Send + Sync {
     /// escalate ban durations for repeat offenders.
     fn count_decisions_for(&self, value: &str) -> Result<u64>;
 
-    /// Appends an entry to an event's investigation audit trail. The event must exist.
+    /// Appends an entry to an event's investigation audit trail. The event must exist
+    /// ([`StoreError::NotFound`] otherwise); a duplicate `action_id` is [`StoreError::Invalid`].
     fn append_event_action(&self, action: &EventAction) -> Result<()>;
 
-    /// An event's audit trail, oldest first.
+    /// An event's audit trail, oldest first (ties in insertion order); empty for an unknown
+    /// event.
     fn event_actions(&self, event_id: &str) -> Result<Vec<EventAction>>;
+
+    /// Stores a new API key. A duplicate `id` or `key_hash` is [`StoreError::Invalid`].
+    fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<()>;
+
+    /// The key with this hash, revoked or not (the caller checks [`ApiKeyRecord::is_active`]).
+    fn find_api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>>;
+
+    /// Every key, newest first.
+    fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>>;
+
+    /// Revokes a key at `at`; revoking an already revoked key keeps its first revocation
+    /// time. Returns the updated key, or `None` when no such id exists.
+    fn revoke_api_key(&self, id: &str, at: OffsetDateTime) -> Result<Option<ApiKeyRecord>>;
+
+    /// Records that a key authenticated a request at `at` (sets `last_used_at`). An unknown
+    /// id is [`StoreError::NotFound`].
+    fn touch_api_key(&self, id: &str, at: OffsetDateTime) -> Result<()>;
+
+    /// Number of keys not revoked.
+    fn count_active_api_keys(&self) -> Result<u64>;
 }

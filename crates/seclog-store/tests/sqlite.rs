@@ -65,6 +65,103 @@ fn data_survives_reopen_and_migrations_are_idempotent() {
     assert_eq!(applied, SqliteStore::latest_schema_version());
 }
 
+/// Builds a database as a version-1 seclog left it (only the first migration applied) and
+/// fills it with `events` through the v1 columns.
+fn write_version_1_database(path: &std::path::Path, events: &[SecurityEvent]) {
+    let mut conn = rusqlite::Connection::open(path).unwrap();
+    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+    let tx = conn.transaction().unwrap();
+    tx.execute_batch(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, \
+         applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP)",
+    )
+    .unwrap();
+    tx.execute_batch(include_str!("../src/sqlite/migrations/0001_initial.sql")).unwrap();
+    tx.execute("INSERT INTO schema_migrations (version) VALUES (1)", []).unwrap();
+    tx.pragma_update(None, "user_version", 1).unwrap();
+    {
+        let mut stmt = tx
+            .prepare(
+                "INSERT INTO security_events (event_id, event_type, severity, timestamp, \
+                 status, parent_event_id, ts, severity_rank, details, indicators, \
+                 investigation_notes, remediation_actions, compliance_tags, audit_trail) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '{}', '[]', '[]', '[]', '[]', '[]')",
+            )
+            .unwrap();
+        for e in events {
+            stmt.execute(rusqlite::params![
+                e.event_id,
+                e.event_type.as_str(),
+                e.severity.as_str(),
+                "2026-11-20T00:00:00Z",
+                e.status.as_str(),
+                e.parent_event_id,
+                i64::try_from(e.timestamp.unix_timestamp_nanos()).unwrap(),
+                e.severity.rank(),
+            ])
+            .unwrap();
+        }
+    }
+    tx.commit().unwrap();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(
+        tables,
+        ["schema_migrations", "security_alerts", "security_events", "suspicious_ips"]
+    );
+}
+
+#[test]
+fn version_1_database_upgrades_and_keeps_its_events() {
+    assert!(SqliteStore::latest_schema_version() >= 2);
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("seclog.db");
+    let events = data::dataset(300, 9);
+    write_version_1_database(&path, &events);
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SqliteStore::latest_schema_version());
+    assert_eq!(store.count_events(&EventFilter::default()).unwrap(), 300);
+    let first = data::sorted_newest_first(events.clone()).remove(0);
+    let got = store.get_event(&first.event_id).unwrap().unwrap();
+    assert_eq!(
+        (got.timestamp, got.event_type, got.status),
+        (first.timestamp, first.event_type, first.status)
+    );
+    // The new tables and index work on the upgraded database.
+    let parent =
+        EventFilter { parent_event_id: Some(data::PARENTS[0].into()), ..Default::default() };
+    let want =
+        events.iter().filter(|e| e.parent_event_id.as_deref() == Some(data::PARENTS[0])).count();
+    assert!(want > 0);
+    assert_eq!(store.count_events(&parent).unwrap(), want as u64);
+    let d = conformance::monitor::decision("d1", "10.0.0.1", 1, None);
+    store.insert_decision(&d).unwrap();
+    assert_eq!(store.list_decisions(None, 10).unwrap(), [d]);
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let versions: Vec<i64> = conn
+        .prepare("SELECT version FROM schema_migrations ORDER BY version")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(versions, (1..=SqliteStore::latest_schema_version()).collect::<Vec<_>>());
+    let plan: String = conn
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM security_events WHERE parent_event_id = 'x'",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("idx_events_parent"), "{plan}");
+}
+
 #[test]
 fn spec_columns_exist_with_their_names() {
     let dir = TempDir::new().unwrap();

@@ -44,6 +44,9 @@ pub const SESSIONS: &[&str] = &["s1", "s2"];
 /// Correlation ids used by the datasets.
 pub const CORRELATIONS: &[&str] = &["c1", "c2", "c3"];
 
+/// Parent event ids used by the datasets (children of these events).
+pub const PARENTS: &[&str] = &["ev-parent-1", "ev-parent-2"];
+
 /// A small deterministic generator (64-bit LCG) so datasets need no randomness crate.
 pub struct Lcg(pub u64);
 
@@ -80,6 +83,7 @@ pub fn dataset(n: usize, seed: u64) -> Vec<SecurityEvent> {
             e.session_id = rng.maybe(SESSIONS).map(String::from);
             e.correlation_id = rng.maybe(CORRELATIONS).map(String::from);
             e.status = EventStatus::ALL[rng.below(EventStatus::ALL.len())];
+            e.parent_event_id = rng.maybe(PARENTS).map(String::from);
             e
         })
         .collect()
@@ -161,6 +165,7 @@ pub fn matches(f: &EventFilter, e: &SecurityEvent) -> bool {
         && f.session_id.as_ref().is_none_or(|s| e.session_id.as_ref() == Some(s))
         && f.correlation_id.as_ref().is_none_or(|c| e.correlation_id.as_ref() == Some(c))
         && f.status.is_none_or(|s| e.status == s)
+        && f.parent_event_id.as_ref().is_none_or(|p| e.parent_event_id.as_ref() == Some(p))
         && f.start_time.is_none_or(|t| e.timestamp >= t)
         && f.end_time.is_none_or(|t| e.timestamp <= t)
 }

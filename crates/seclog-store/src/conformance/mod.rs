@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod data;
+pub mod monitor;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -37,6 +38,7 @@ pub fn run_all(make: MakeStore<'_>) {
     purge_by_count(make);
     alerts(make);
     suspicious_ips(make);
+    monitor::run_all(make);
 }
 
 /// Every page of `filter`, following cursors; checks page sizes and cursor presence.
@@ -108,6 +110,7 @@ pub fn filters_match_oracle(make: MakeStore<'_>) {
         text(data::SESSIONS),
         text(data::CORRELATIONS),
         proptest::option::of(proptest::sample::select(EventStatus::ALL.to_vec())),
+        text(data::PARENTS),
         time(),
         time(),
         1_usize..60,
@@ -116,7 +119,7 @@ pub fn filters_match_oracle(make: MakeStore<'_>) {
         TestRunner::new(Config { cases: 128, failure_persistence: None, ..Config::default() });
     let result = runner.run(
         &strategy,
-        |(types, sev, ip, cidr, user, session, corr, status, start, end, limit)| {
+        |(types, sev, ip, cidr, user, session, corr, status, parent, start, end, limit)| {
             let f = EventFilter {
                 event_types: types,
                 min_severity: sev,
@@ -126,6 +129,7 @@ pub fn filters_match_oracle(make: MakeStore<'_>) {
                 session_id: session,
                 correlation_id: corr,
                 status,
+                parent_event_id: parent,
                 start_time: start,
                 end_time: end,
             };
@@ -144,6 +148,10 @@ pub fn filters_match_oracle(make: MakeStore<'_>) {
     for t in data::TYPES {
         let f = EventFilter { event_types: vec![*t], ..Default::default() };
         assert!(store.count_events(&f).unwrap() > 0, "no {t} events in the dataset");
+    }
+    for p in data::PARENTS {
+        let f = EventFilter { parent_event_id: Some(p.to_string()), ..Default::default() };
+        assert!(store.count_events(&f).unwrap() > 0, "no children of {p} in the dataset");
     }
 }
 

@@ -86,6 +86,20 @@ pub(crate) fn parse_name<T: std::str::FromStr>(s: &str, field: &str) -> Result<T
     s.parse().map_err(|_| StoreError::Corrupt(format!("stored {field} {s:?} is unknown")))
 }
 
+/// The serde name of a unit enum variant (`ip`, `ban`, `status_change`...).
+pub(crate) fn serde_name<T: Serialize>(v: &T, field: &str) -> Result<String> {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => Ok(s),
+        _ => Err(StoreError::Invalid(format!("{field} has no name"))),
+    }
+}
+
+/// Parses a stored serde name written by [`serde_name`].
+pub(crate) fn from_serde_name<T: DeserializeOwned>(s: &str, field: &str) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| StoreError::Corrupt(format!("stored {field} {s:?} is unknown")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -211,6 +211,7 @@ fn build_where(filter: &EventFilter) -> Where {
         ("user_id", &filter.user_id),
         ("session_id", &filter.session_id),
         ("correlation_id", &filter.correlation_id),
+        ("parent_event_id", &filter.parent_event_id),
     ] {
         if let Some(v) = v {
             w.clauses.push(format!("{col} = ?"));

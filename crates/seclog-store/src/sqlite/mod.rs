@@ -14,8 +14,10 @@
 //! connections serves queries, so readers never wait for the writer (WAL snapshots). An
 //! in-memory store has no separate readers: its single connection serves both.
 
+mod actions;
 mod alerts;
 mod codec;
+mod decisions;
 mod error;
 mod events;
 mod schema;
@@ -27,14 +29,15 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};
+use seclog_core::monitor::Decision;
 use seclog_core::{
-    AlertStatus, Cursor, EventFilter, EventPage, SecurityAlert, SecurityEvent, Statistics,
-    SuspiciousIp,
+    AlertStatus, Cursor, EventAction, EventFilter, EventPage, SecurityAlert, SecurityEvent,
+    Statistics, SuspiciousIp,
 };
 use time::OffsetDateTime;
 
 use self::error::db_err;
-use crate::{Result, Store};
+use crate::{ApiKeyRecord, Result, Store};
 
 /// Tuning of a [`SqliteStore`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,6 +220,9 @@ impl Store for SqliteStore {
                 }
             }
         }
+        if deleted > 0 {
+            actions::purge_orphan_actions(&self.writer.lock())?;
+        }
         Ok(deleted)
     }
 
@@ -242,6 +248,62 @@ impl Store for SqliteStore {
 
     fn list_suspicious_ips(&self, blocked_only: bool, limit: usize) -> Result<Vec<SuspiciousIp>> {
         self.read(|c| alerts::list_suspicious_ips(c, blocked_only, limit))
+    }
+
+    fn insert_decision(&self, decision: &Decision) -> Result<()> {
+        decisions::insert_decision(&self.writer.lock(), decision)
+    }
+
+    fn delete_decision(&self, id: &str, at: OffsetDateTime) -> Result<Option<Decision>> {
+        decisions::delete_decision(&self.writer.lock(), id, at)
+    }
+
+    fn list_decisions(
+        &self,
+        active_at: Option<OffsetDateTime>,
+        limit: usize,
+    ) -> Result<Vec<Decision>> {
+        self.read(|c| decisions::list_decisions(c, active_at, limit))
+    }
+
+    fn decisions_changed_since(&self, after: OffsetDateTime) -> Result<Vec<Decision>> {
+        self.read(|c| decisions::changed_since(c, after))
+    }
+
+    fn count_decisions_for(&self, value: &str) -> Result<u64> {
+        self.read(|c| decisions::count_for(c, value))
+    }
+
+    fn append_event_action(&self, action: &EventAction) -> Result<()> {
+        actions::append_event_action(&self.writer.lock(), action)
+    }
+
+    fn event_actions(&self, event_id: &str) -> Result<Vec<EventAction>> {
+        self.read(|c| actions::event_actions(c, event_id))
+    }
+
+    fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<()> {
+        actions::insert_api_key(&self.writer.lock(), key)
+    }
+
+    fn find_api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>> {
+        self.read(|c| actions::find_by_hash(c, key_hash))
+    }
+
+    fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
+        self.read(actions::list_api_keys)
+    }
+
+    fn revoke_api_key(&self, id: &str, at: OffsetDateTime) -> Result<Option<ApiKeyRecord>> {
+        actions::revoke_api_key(&self.writer.lock(), id, at)
+    }
+
+    fn touch_api_key(&self, id: &str, at: OffsetDateTime) -> Result<()> {
+        actions::touch_api_key(&self.writer.lock(), id, at)
+    }
+
+    fn count_active_api_keys(&self) -> Result<u64> {
+        self.read(actions::count_active)
     }
 }
 

@@ -20,8 +20,15 @@ use crate::{Result, StoreError};
 /// - suspicious IPs: `last_seen_ts` for ordering.
 ///
 /// Indexes are only those the queries use; each one costs insert speed. `user_id`,
-/// `correlation_id` and `ip_bin` indexes are partial (NULLs are not indexed).
-pub(crate) const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+/// `correlation_id`, `parent_event_id` and `ip_bin` indexes are partial (NULLs are not
+/// indexed).
+///
+/// Version 2 adds `decisions`, `event_actions`, `api_keys` and the `parent_event_id` index.
+/// Existing migrations are never edited: a schema change is a new file appended here.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_decisions_actions_api_keys.sql"),
+];
 
 /// The schema version this build writes.
 pub(crate) fn latest_version() -> i64 {
