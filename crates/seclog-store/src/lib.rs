@@ -1,4 +1,5 @@
-//! seclog-store: where events, alerts and suspicious IPs are kept.
+//! seclog-store: where events, alerts, suspicious IPs, block decisions, event investigation
+//! trails and API keys are kept.
 //!
 //! [`Store`] is the contract every backend meets; [`sqlite::SqliteStore`] is the embedded
 //! default. The conformance suite in [`conformance`] runs the same assertions against any

@@ -4,7 +4,9 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use seclog::core::monitor::Decision;
 use seclog::*;
+use seclog_store::ApiKeyRecord;
 use serde_json::{json, Map, Value};
 
 fn details(v: Value) -> Option<Map<String, Value>> {
@@ -335,6 +337,60 @@ impl seclog_store::Store for GatedStore {
         l: usize,
     ) -> seclog_store::Result<Vec<seclog::core::SuspiciousIp>> {
         self.inner.list_suspicious_ips(b, l)
+    }
+    fn insert_decision(&self, d: &Decision) -> seclog_store::Result<()> {
+        self.inner.insert_decision(d)
+    }
+    fn delete_decision(
+        &self,
+        id: &str,
+        at: time::OffsetDateTime,
+    ) -> seclog_store::Result<Option<Decision>> {
+        self.inner.delete_decision(id, at)
+    }
+    fn list_decisions(
+        &self,
+        now: Option<time::OffsetDateTime>,
+        l: usize,
+    ) -> seclog_store::Result<Vec<Decision>> {
+        self.inner.list_decisions(now, l)
+    }
+    fn decisions_changed_since(
+        &self,
+        after: time::OffsetDateTime,
+    ) -> seclog_store::Result<Vec<Decision>> {
+        self.inner.decisions_changed_since(after)
+    }
+    fn count_decisions_for(&self, value: &str) -> seclog_store::Result<u64> {
+        self.inner.count_decisions_for(value)
+    }
+    fn append_event_action(&self, a: &seclog::core::EventAction) -> seclog_store::Result<()> {
+        self.inner.append_event_action(a)
+    }
+    fn event_actions(&self, id: &str) -> seclog_store::Result<Vec<seclog::core::EventAction>> {
+        self.inner.event_actions(id)
+    }
+    fn insert_api_key(&self, k: &ApiKeyRecord) -> seclog_store::Result<()> {
+        self.inner.insert_api_key(k)
+    }
+    fn find_api_key_by_hash(&self, h: &str) -> seclog_store::Result<Option<ApiKeyRecord>> {
+        self.inner.find_api_key_by_hash(h)
+    }
+    fn list_api_keys(&self) -> seclog_store::Result<Vec<ApiKeyRecord>> {
+        self.inner.list_api_keys()
+    }
+    fn revoke_api_key(
+        &self,
+        id: &str,
+        at: time::OffsetDateTime,
+    ) -> seclog_store::Result<Option<ApiKeyRecord>> {
+        self.inner.revoke_api_key(id, at)
+    }
+    fn touch_api_key(&self, id: &str, at: time::OffsetDateTime) -> seclog_store::Result<()> {
+        self.inner.touch_api_key(id, at)
+    }
+    fn count_active_api_keys(&self) -> seclog_store::Result<u64> {
+        self.inner.count_active_api_keys()
     }
 }
 

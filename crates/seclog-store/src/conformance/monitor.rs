@@ -173,7 +173,7 @@ pub fn event_actions(make: MakeStore<'_>) {
         store.append_event_action(a).unwrap();
     }
     assert_eq!(store.event_actions("e1").unwrap(), [a2.clone(), a1.clone(), a3.clone()]);
-    assert_eq!(store.event_actions("e2").unwrap(), [b1.clone()]);
+    assert_eq!(store.event_actions("e2").unwrap(), std::slice::from_ref(&b1));
     assert!(store.event_actions("nope").unwrap().is_empty());
 
     let orphan = action("x1", "nope", EventActionKind::Note, 1);
