@@ -50,6 +50,123 @@ pub(crate) enum Command {
     },
     /// Classify inputs (one per line on stdin) with the attack detector; prints JSON lines.
     Detect,
+    /// List block decisions (active, or --all including expired and lifted), or add/delete one.
+    Decisions(DecisionsArgs),
+    /// List suspicious IPs.
+    Ips {
+        /// Only those under an active block.
+        #[arg(long)]
+        blocked: bool,
+        /// Most rows.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// List alerts, or acknowledge / resolve one.
+    Alerts(AlertsArgs),
+    /// List the rules in force.
+    Rules {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+}
+
+/// `seclog decisions`.
+#[derive(Debug, Args)]
+pub(crate) struct DecisionsArgs {
+    #[command(subcommand)]
+    pub(crate) action: Option<DecisionAction>,
+    /// Include expired and lifted decisions.
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Most rows.
+    #[arg(long, default_value_t = 100_000)]
+    pub(crate) limit: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+}
+
+/// `seclog decisions add|delete`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum DecisionAction {
+    /// Block an IP, a network or a user by hand.
+    Add {
+        /// ip, range or user.
+        #[arg(long, default_value = "ip")]
+        scope: String,
+        /// The IP, CIDR or user id.
+        #[arg(long)]
+        value: String,
+        /// How long, e.g. 30m, 4h, 7d (default: permanent).
+        #[arg(long)]
+        duration: Option<String>,
+        /// Why.
+        #[arg(long, default_value = "manual block")]
+        reason: String,
+        /// Who.
+        #[arg(long, env = "USER", default_value = "operator")]
+        by: String,
+    },
+    /// Lift a decision (it stays in the history).
+    Delete {
+        /// The decision id.
+        id: String,
+    },
+}
+
+/// `seclog alerts`.
+#[derive(Debug, Args)]
+pub(crate) struct AlertsArgs {
+    #[command(subcommand)]
+    pub(crate) action: Option<AlertAction>,
+    /// Only alerts of this status (active, acknowledged, resolved).
+    #[arg(long)]
+    pub(crate) status: Option<String>,
+    /// Most rows.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) limit: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
+}
+
+/// `seclog alerts ack|resolve|show`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AlertAction {
+    /// Acknowledge an active alert.
+    Ack {
+        /// The alert id.
+        id: String,
+        /// Who acknowledges it.
+        #[arg(long)]
+        by: String,
+        /// A note for the history.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Resolve an alert with a reason.
+    Resolve {
+        /// The alert id.
+        id: String,
+        /// Who resolves it.
+        #[arg(long)]
+        by: String,
+        /// true_positive, false_positive, benign, duplicate or other.
+        #[arg(long)]
+        reason: String,
+        /// A note for the history.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Show one alert with its history (JSON).
+    Show {
+        /// The alert id.
+        id: String,
+    },
 }
 
 /// Filters of `seclog query`.

@@ -27,3 +27,18 @@ pub(crate) fn events_table(out: &mut impl Write, events: &[SecurityEvent]) -> st
     }
     Ok(())
 }
+
+/// RFC 3339 text of a timestamp.
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// Pretty JSON followed by a newline.
+pub(crate) fn print_json(
+    out: &mut impl Write,
+    value: &impl serde::Serialize,
+) -> anyhow::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)?;
+    Ok(())
+}

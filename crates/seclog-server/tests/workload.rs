@@ -124,3 +124,49 @@ fn query_rejects_bad_filters_clearly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("ip_address") && stderr.contains("nope"), "{stderr}");
 }
+
+/// Imports a workload and returns the set of IPs with a ban decision (any state).
+fn banned_after_import(
+    events: u32,
+    seed: u32,
+) -> (std::collections::BTreeSet<String>, std::collections::BTreeSet<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path(), events, seed);
+    let db = dir.path().join("b.db");
+    let out = seclog(&db)
+        .args(["import", "--quiet"])
+        .arg(dir.path().join("events.jsonl"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = seclog(&db).args(["decisions", "--all", "--format", "json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let decisions: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(decisions.iter().all(|d| d["origin"] == "high_failure_rate" && d["type"] == "ban"));
+    let got = decisions.iter().map(|d| d["value"].as_str().unwrap().to_string()).collect();
+    let expected = std::fs::read_to_string(dir.path().join("expected_banned.txt"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    (got, expected)
+}
+
+#[test]
+fn import_bans_exactly_the_expected_ips() {
+    let (got, expected) = banned_after_import(200_000, 42);
+    assert_eq!(expected.len(), 1000);
+    let missing: Vec<_> = expected.difference(&got).take(5).collect();
+    let extra: Vec<_> = got.difference(&expected).take(5).collect();
+    assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}, extra {extra:?}");
+}
+
+#[test]
+fn import_bans_exactly_the_expected_ips_with_other_seeds() {
+    for seed in [7, 2026] {
+        let (got, expected) = banned_after_import(50_000, seed);
+        assert!(!expected.is_empty());
+        assert_eq!(got, expected, "seed {seed}");
+    }
+}

@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
+use seclog_core::monitor::{default_rules, EscalationPolicy, IpRiskConfig, Rule, RuleSet};
 use seclog_core::redact::RedactionConfig;
 use seclog_core::validate::Limits;
 
@@ -21,6 +24,31 @@ pub enum QueueFullPolicy {
     Wait,
     /// Refuse the event at once, count it in `events_dropped`, return [`LogError::QueueFull`].
     Drop,
+}
+
+/// Blocking and risk settings of real-time monitoring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MonitoringConfig {
+    /// Networks (CIDR) or addresses that are never blocked.
+    pub allowlist: Vec<String>,
+    /// IPv6 addresses are blocked as their network of this prefix length (default 64).
+    pub ipv6_prefix: u8,
+    /// Ban durations, escalating for repeat offenders.
+    pub escalation: EscalationPolicy,
+    /// Per-IP decaying risk; an IP above its threshold is suspicious (risk x1.5).
+    pub ip_risk: IpRiskConfig,
+}
+
+impl Default for MonitoringConfig {
+    fn default() -> Self {
+        MonitoringConfig {
+            allowlist: Vec::new(),
+            ipv6_prefix: seclog_core::monitor::decision::DEFAULT_V6_PREFIX,
+            escalation: EscalationPolicy::default(),
+            ip_risk: IpRiskConfig::default(),
+        }
+    }
 }
 
 /// Configuration of a [`crate::SecurityLogger`]. Field names are the spec's config keys.
@@ -65,6 +93,11 @@ pub struct Config {
     pub redaction: RedactionConfig,
     /// Size limits of event fields.
     pub limits: Limits,
+    /// Blocking, allowlist and IP risk.
+    pub monitoring: MonitoringConfig,
+    /// Rules by name (`[rules.high_failure_rate]` tables). A rule named like a default rule
+    /// replaces it; the other defaults stay (set `enabled = false` to turn one off).
+    pub rules: BTreeMap<String, Rule>,
 }
 
 impl Default for Config {
@@ -88,6 +121,8 @@ impl Default for Config {
             source: None,
             redaction: RedactionConfig::default(),
             limits: Limits::default(),
+            monitoring: MonitoringConfig::default(),
+            rules: BTreeMap::new(),
         }
     }
 }
@@ -165,6 +200,27 @@ impl Config {
         self.validate()
     }
 
+    /// The rules in force: the defaults, with the configured ones replacing or adding by name.
+    pub fn effective_rules(&self) -> Result<Vec<Rule>> {
+        let mut by_name: BTreeMap<String, Rule> =
+            default_rules().into_iter().map(|r| (r.name.clone(), r)).collect();
+        let configured = RuleSet { rules: self.rules.clone() }
+            .into_rules()
+            .map_err(|e| LogError::Config(e.to_string()))?;
+        for r in configured {
+            by_name.insert(r.name.clone(), r);
+        }
+        // Defaults first in their documented order, then the others by name.
+        let mut out = Vec::with_capacity(by_name.len());
+        for d in default_rules() {
+            if let Some(r) = by_name.remove(&d.name) {
+                out.push(r);
+            }
+        }
+        out.extend(by_name.into_values());
+        Ok(out)
+    }
+
     /// Checks values that the types allow but the logger cannot use.
     pub fn validate(&self) -> Result<()> {
         if self.queue_capacity == 0 {
@@ -179,6 +235,11 @@ impl Config {
         if self.retention_days == 0 {
             return Err(LogError::Config("retention_days must be at least 1".into()));
         }
+        for net in &self.monitoring.allowlist {
+            seclog_core::monitor::cidr::parse_net(net)
+                .map_err(|e| LogError::Config(format!("monitoring.allowlist: {e}")))?;
+        }
+        self.effective_rules()?;
         Ok(())
     }
 }
@@ -231,6 +292,43 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("SECLOG_MAX_EVENTS") && err.contains("lots"), "{err}");
+    }
+
+    #[test]
+    fn rules_from_toml_replace_defaults_by_name() {
+        let cfg = Config::from_toml_str(
+            r#"
+            [rules.high_failure_rate]
+            threshold = 3
+            window = 60
+            event_types = ["auth_failure"]
+            action = "block_ip"
+
+            [rules.admin_probe]
+            threshold = 2
+            window = 30
+            event_types = ["authorization_failure"]
+            action = "alert"
+            group_by = "user_id"
+            "#,
+        )
+        .unwrap();
+        let rules = cfg.effective_rules().unwrap();
+        let hfr = rules.iter().find(|r| r.name == "high_failure_rate").unwrap();
+        assert_eq!((hfr.threshold, hfr.window_secs), (3, 60));
+        assert!(rules.iter().any(|r| r.name == "critical_violations"), "other defaults stay");
+        assert!(rules.iter().any(|r| r.name == "admin_probe"));
+        assert_eq!(rules[0].name, "high_failure_rate");
+    }
+
+    #[test]
+    fn bad_allowlist_entry_is_named() {
+        let err = Config::from_toml_str("[monitoring]\nallowlist = [\"10.0.0.0/33\"]")
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("10.0.0.0/33"), "{err}");
     }
 
     #[test]

@@ -19,6 +19,9 @@ pub enum LogError {
     /// A durable write was not committed within the configured time.
     #[error("event not committed within {0} ms")]
     CommitTimeout(u64),
+    /// The thing asked for does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

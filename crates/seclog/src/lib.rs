@@ -24,14 +24,17 @@ pub mod filelog;
 pub mod helpers;
 mod keyfile;
 pub mod logger;
+mod monitor;
+mod ops;
 mod writer;
 
 pub use classify::{classify_violation, Classified};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{Config, QueueFullPolicy};
+pub use config::{Config, MonitoringConfig, QueueFullPolicy};
 pub use error::{LogError, Result};
 pub use helpers::*;
-pub use logger::{create_security_logger, SecurityLogger};
+pub use logger::{create_security_logger, LogReceipt, SecurityLogger};
+pub use ops::RelatedEvents;
 pub use writer::WriterStats;
 
 pub use seclog_core as core;

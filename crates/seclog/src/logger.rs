@@ -22,24 +22,38 @@ use crate::config::{Config, QueueFullPolicy};
 use crate::error::{LogError, Result};
 use crate::filelog::RotatingLog;
 use crate::keyfile::session_key;
+use crate::monitor::Monitor;
 use crate::writer::{Msg, Writer, WriterStats};
+use seclog_core::monitor::{BlockInfo, BlockList, IpSet, Rule, RuleEngine};
 
 /// The embeddable security logger. Cheap to clone (all clones share one engine) and safe to
 /// share between threads. Dropping the last clone closes it (drains and commits the queue).
 #[derive(Clone)]
 pub struct SecurityLogger {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    config: Config,
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
+pub(crate) struct Inner {
+    pub(crate) config: Config,
+    monitor: Option<Mutex<Monitor>>,
+    rules: Vec<Rule>,
+    pub(crate) blocklist: Arc<BlockList>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
     redactor: Redactor,
     tx: RwLock<Option<Sender<Msg>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     retention: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
     stats: Arc<WriterStats>,
+}
+
+/// What [`SecurityLogger::log_event_checked`] returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogReceipt {
+    /// The event's id.
+    pub event_id: String,
+    /// The event's IP or user was already under a decision when the event was observed.
+    pub blocked: bool,
 }
 
 /// Creates a logger from the spec's configuration (`create_security_logger(config)`).
@@ -98,8 +112,39 @@ impl SecurityLogger {
             .spawn(move || writer.run())
             .map_err(|e| LogError::Io(format!("cannot start the writer thread: {e}")))?;
         let retention = start_retention(&config, store.clone(), clock.clone())?;
+        let rules = config.effective_rules()?;
+        let allow = IpSet::parse(config.monitoring.allowlist.iter().map(String::as_str))
+            .map_err(|e| LogError::Config(format!("monitoring.allowlist: {e}")))?;
+        let blocklist = Arc::new(BlockList::with_allowlist(allow));
+        // Decisions survive a restart: load those still in force.
+        let active = store.list_decisions(Some(clock.now()), 1_000_000)?;
+        if let Err(e) = blocklist.apply(&active) {
+            tracing::error!(error = %e, "a stored decision could not be restored");
+        }
+        let monitor = if config.enable_real_time_monitoring {
+            let engine = RuleEngine::new(rules.clone())
+                .map_err(|e| LogError::Config(format!("rules: {e}")))?;
+            let lookup_store = store.clone();
+            let lookup = Box::new(move |value: &str| {
+                lookup_store
+                    .count_decisions_for(value)
+                    .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
+            });
+            Some(Mutex::new(Monitor::new(
+                engine,
+                &config.monitoring,
+                config.enable_alerting,
+                blocklist.clone(),
+                lookup,
+            )))
+        } else {
+            None
+        };
         Ok(SecurityLogger {
             inner: Arc::new(Inner {
+                monitor,
+                rules,
+                blocklist,
                 config,
                 store,
                 clock,
@@ -159,11 +204,63 @@ impl SecurityLogger {
         Ok(event)
     }
 
+    /// Like [`SecurityLogger::log_event`], and tells whether the event's IP or user was already
+    /// blocked when the rules saw it. The check and the rule evaluation happen atomically, so
+    /// of many concurrent attempts exactly `threshold` are seen unblocked.
+    pub fn log_event_checked(&self, input: EventInput) -> Result<LogReceipt> {
+        let durable = self.inner.config.durable;
+        self.submit_checked(input, durable)
+    }
+
     fn submit(&self, input: EventInput, durable: bool) -> Result<String> {
-        let event = self.prepare(input)?;
+        self.submit_checked(input, durable).map(|r| r.event_id)
+    }
+
+    fn submit_checked(&self, input: EventInput, durable: bool) -> Result<LogReceipt> {
+        let mut event = self.prepare(input)?;
         let id = event.event_id.clone();
+        let outcome = self.inner.monitor.as_ref().map(|m| m.lock().observe(&mut event));
         self.enqueue(event, durable)?;
-        Ok(id)
+        let mut receipt = LogReceipt { event_id: id, blocked: false };
+        if let Some(out) = outcome {
+            receipt.blocked = out.was_blocked;
+            for d in out.decisions {
+                self.send_side(Msg::NewDecision(Box::new(d)));
+            }
+            for a in out.alerts {
+                self.send_side(Msg::NewAlert(Box::new(a)));
+            }
+            if let Some(ip) = out.suspicious {
+                self.send_side(Msg::SuspiciousIps(vec![ip]));
+            }
+        }
+        Ok(receipt)
+    }
+
+    /// The decision in force against `ip` now, if any (a lock-free read; allowlisted addresses
+    /// are never blocked).
+    pub fn check_ip(&self, ip: std::net::IpAddr) -> Option<BlockInfo> {
+        self.inner.blocklist.check_ip(ip, self.inner.clock.now())
+    }
+
+    /// The decision in force against the account `user_id` now (an account lock), if any.
+    pub fn check_user(&self, user_id: &str) -> Option<BlockInfo> {
+        self.inner.blocklist.check_user(user_id, self.inner.clock.now())
+    }
+
+    /// The in-memory block list (for middleware that checks every request).
+    pub fn blocklist(&self) -> &Arc<BlockList> {
+        &self.inner.blocklist
+    }
+
+    /// The rules in force.
+    pub fn rules(&self) -> &[Rule] {
+        &self.inner.rules
+    }
+
+    /// Distinct keys the rule engine currently tracks (0 when monitoring is off).
+    pub fn tracked_keys(&self) -> usize {
+        self.inner.monitor.as_ref().map_or(0, |m| m.lock().rule_engine().key_count())
     }
 
     fn enqueue(&self, event: SecurityEvent, durable: bool) -> Result<()> {
@@ -205,7 +302,6 @@ impl SecurityLogger {
     }
 
     /// Sends a message to the writer (alerts, suspicious IPs), waiting for room.
-    #[allow(dead_code)] // used by the monitor, wired next
     pub(crate) fn send_side(&self, msg: Msg) {
         if let Some(tx) = self.inner.tx.read().as_ref() {
             let _ = tx.send(msg);
@@ -230,6 +326,7 @@ impl SecurityLogger {
     }
 
     /// Events matching `filter`, newest first, at most `limit` (the spec's `get_events`).
+    /// Like every query of the logger it first waits for what was logged before it.
     pub fn get_events(&self, filter: &EventFilter, limit: usize) -> Result<Vec<SecurityEvent>> {
         Ok(self.query(filter, None, limit)?.events)
     }
@@ -246,6 +343,7 @@ impl SecurityLogger {
             return Err(ValidationError::new("limit", "must be between 1 and 10000").into());
         }
         let cursor = cursor.map(Cursor::decode).transpose()?;
+        self.flush()?; // read your writes: what this process logged is visible
         let mut filter = filter.clone();
         if let Some(s) = filter.session_id.take() {
             filter.session_id = Some(self.inner.redactor.hash_session_id(&s));
@@ -255,13 +353,23 @@ impl SecurityLogger {
 
     /// One event by id.
     pub fn get_event(&self, event_id: &str) -> Result<Option<SecurityEvent>> {
+        self.flush()?;
         Ok(self.inner.store.get_event(event_id)?)
     }
 
     /// Statistics: the spec's `total_events`, `recent_activity_24h`, `blocked_ips` and more.
     pub fn get_statistics(&self) -> Result<Statistics> {
-        let mut s = self.inner.store.statistics(self.inner.clock.now())?;
+        self.flush()?;
+        let now = self.inner.clock.now();
+        let mut s = self.inner.store.statistics(now)?;
         s.events_dropped = self.inner.stats.dropped.load(Ordering::Relaxed);
+        s.blocked_ips = self
+            .inner
+            .blocklist
+            .active(now)
+            .iter()
+            .filter(|d| d.scope != seclog_core::monitor::Scope::User)
+            .count() as u64;
         Ok(s)
     }
 

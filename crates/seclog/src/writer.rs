@@ -12,12 +12,13 @@ use seclog_store::Store;
 use crate::filelog::RotatingLog;
 
 /// A message to the writer.
-#[allow(dead_code)] // alert and IP variants are sent by the monitor, wired next
 pub(crate) enum Msg {
     /// An accepted event; the sender, when present, is told once it is committed.
     Event(Box<SecurityEvent>, Option<Sender<Result<(), String>>>),
     /// A new alert.
     NewAlert(Box<SecurityAlert>),
+    /// A new decision (block) to persist.
+    NewDecision(Box<seclog_core::monitor::Decision>),
     /// Suspicious IP rows to upsert.
     SuspiciousIps(Vec<SuspiciousIp>),
     /// Answered once everything sent before it is committed.
@@ -61,6 +62,7 @@ impl Writer {
         let mut flushes: Vec<Sender<()>> = Vec::new();
         let mut alerts: Vec<SecurityAlert> = Vec::new();
         let mut ips: Vec<SuspiciousIp> = Vec::new();
+        let mut decisions: Vec<seclog_core::monitor::Decision> = Vec::new();
         while let Ok(first) = self.rx.recv() {
             let mut next = Some(first);
             let mut taken = 0usize;
@@ -74,6 +76,7 @@ impl Writer {
                         }
                     }
                     Msg::NewAlert(a) => alerts.push(*a),
+                    Msg::NewDecision(d) => decisions.push(*d),
                     Msg::SuspiciousIps(rows) => ips.extend(rows),
                     Msg::Flush(done) => flushes.push(done),
                 }
@@ -82,7 +85,7 @@ impl Writer {
                 }
             }
             self.commit(&mut events, &mut acks);
-            self.side_tables(&mut alerts, &mut ips);
+            self.side_tables(&mut alerts, &mut ips, &mut decisions);
             for f in flushes.drain(..) {
                 let _ = f.send(());
             }
@@ -166,13 +169,30 @@ impl Writer {
         }
     }
 
-    fn side_tables(&self, alerts: &mut Vec<SecurityAlert>, ips: &mut Vec<SuspiciousIp>) {
+    fn side_tables(
+        &self,
+        alerts: &mut Vec<SecurityAlert>,
+        ips: &mut Vec<SuspiciousIp>,
+        decisions: &mut Vec<seclog_core::monitor::Decision>,
+    ) {
+        for d in decisions.drain(..) {
+            if let Err(e) = self.store.insert_decision(&d) {
+                tracing::error!(error = %e, decision_id = %d.id, "storing a decision failed");
+            }
+        }
         for a in alerts.drain(..) {
             if let Err(e) = self.store.insert_alert(&a) {
                 tracing::error!(error = %e, alert_id = %a.alert_id, "storing an alert failed");
             }
         }
         if !ips.is_empty() {
+            // Keep the newest row per address.
+            let mut latest: std::collections::HashMap<std::net::IpAddr, SuspiciousIp> =
+                std::collections::HashMap::with_capacity(ips.len());
+            for row in ips.drain(..) {
+                latest.insert(row.ip_address, row);
+            }
+            ips.extend(latest.into_values());
             if let Err(e) = self.store.upsert_suspicious_ips(ips) {
                 tracing::error!(error = %e, "storing suspicious IPs failed");
             }

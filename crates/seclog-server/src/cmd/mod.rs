@@ -7,6 +7,8 @@ use seclog::{Config, SecurityLogger};
 
 use crate::cli::{Cli, Command};
 
+mod alerts;
+mod decisions;
 mod detect;
 mod import;
 mod query;
@@ -19,6 +21,12 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Query(ref args) => query::run(&open(&cli)?, args),
         Command::Stats { format } => stats::run(&open(&cli)?, format),
         Command::Detect => detect::run(),
+        Command::Decisions(ref args) => decisions::run(&open(&cli)?, args),
+        Command::Ips { blocked, limit, format } => {
+            decisions::ips(&open(&cli)?, blocked, limit, format)
+        }
+        Command::Alerts(ref args) => alerts::run(&open(&cli)?, args),
+        Command::Rules { format } => decisions::rules(&config(&cli)?, format),
     }
 }
 

@@ -105,7 +105,9 @@ pub(crate) fn list_decisions(
     active_at: Option<OffsetDateTime>,
     limit: usize,
 ) -> Result<Vec<Decision>> {
-    let limit = check_limit(limit)?;
+    // Decisions are listed whole (restored at start-up, streamed to bouncers), so the page
+    // limit of event queries does not apply; only an empty request is refused.
+    let limit = check_limit(limit.min(crate::MAX_PAGE_LIMIT)).map(|_| limit as i64)?;
     match active_at {
         Some(now) => collect(
             conn,
