@@ -359,3 +359,42 @@ fn suspicious_ip_raises_risk_by_half() {
     assert_eq!(last.risk_score, Some(9.0), "medium 4 x auth_failure 1.5 x suspicious 1.5");
     assert!(last.indicators.contains(&"suspicious_ip".to_string()));
 }
+
+#[test]
+fn retention_purges_old_and_excess_events_in_the_background() {
+    let e = env_with(|c| {
+        c.retention_days = 30;
+        c.max_events = 20;
+        c.retention_interval_secs = 1;
+        c.enable_real_time_monitoring = false;
+    });
+    // 10 events older than the retention period, 30 recent ones.
+    for i in 0..10 {
+        let mut ev = failure("192.0.2.140", "old", i);
+        ev.timestamp = Some(ts(-40 * 86_400 + i));
+        e.logger.log_event(ev).unwrap();
+    }
+    for i in 0..30 {
+        e.logger.log_event(failure("192.0.2.141", "new", i)).unwrap();
+    }
+    e.logger.flush().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let total = e.logger.get_statistics().unwrap().total_events;
+        if total == 20 || std::time::Instant::now() > deadline {
+            assert_eq!(total, 20, "max_events kept");
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let left = e.logger.get_events(&EventFilter::default(), 100).unwrap();
+    assert!(left.iter().all(|ev| ev.user_id.as_deref() == Some("new")), "old events go first");
+}
+
+#[test]
+fn event_ids_are_uuid_v7() {
+    let e = env();
+    let id = e.logger.log_event(failure("192.0.2.150", "x", 0)).unwrap();
+    let u = uuid::Uuid::parse_str(&id).unwrap();
+    assert_eq!(u.get_version_num(), 7);
+}
