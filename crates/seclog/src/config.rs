@@ -111,7 +111,7 @@ impl Default for Config {
             enable_alerting: true,
             queue_capacity: 65_536,
             queue_full_policy: QueueFullPolicy::Wait,
-            batch_size: 4_096,
+            batch_size: 16_384,
             durable: false,
             durable_timeout_ms: 10_000,
             log_file_max_bytes: 100 * 1024 * 1024,
