@@ -7,7 +7,7 @@
 # Usage: scripts/sqlite3_baseline.sh [N_EVENTS] [WORKDIR]
 #   N_EVENTS defaults to 200000, WORKDIR to a new temporary directory.
 # Steps (each printed):
-#   1. python3 /work/shared/bench/gen_events.py -n N --seed 42 --out WORKDIR/gen
+#   1. python3 "$ROOT/../shared/bench/gen_events.py" -n N --seed 42 --out WORKDIR/gen
 #   2. convert WORKDIR/gen/events.jsonl into WORKDIR/inserts.sql (BEGIN; N INSERTs; COMMIT;)
 #      with the columns seclog writes (event_id, severity, status, ts, ip_bin, ...)
 #   3. sqlite3 WORKDIR/baseline.db < crates/seclog-store/src/sqlite/migrations/0001_initial.sql
@@ -17,11 +17,11 @@ set -euo pipefail
 N="${1:-200000}"
 WORK="${2:-$(mktemp -d)}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-SCHEMA="$ROOT/crates/seclog-store/src/sqlite/migrations/0001_initial.sql"
+SCHEMA_DIR="$ROOT/crates/seclog-store/src/sqlite/migrations"
 mkdir -p "$WORK/gen"
 
-echo "+ python3 /work/shared/bench/gen_events.py -n $N --seed 42 --out $WORK/gen"
-python3 /work/shared/bench/gen_events.py -n "$N" --seed 42 --out "$WORK/gen" >/dev/null
+echo "+ python3 "$ROOT/../shared/bench/gen_events.py" -n $N --seed 42 --out $WORK/gen"
+python3 "$ROOT/../shared/bench/gen_events.py" -n "$N" --seed 42 --out "$WORK/gen" >/dev/null
 
 echo "+ convert $WORK/gen/events.jsonl -> $WORK/inserts.sql"
 python3 - "$WORK/gen/events.jsonl" "$WORK/inserts.sql" <<'PY'
@@ -58,8 +58,8 @@ with open(src) as f, open(dst, "w") as out:
 PY
 
 rm -f "$WORK/baseline.db" "$WORK/baseline.db-wal" "$WORK/baseline.db-shm"
-echo "+ sqlite3 $WORK/baseline.db < $SCHEMA"
-sqlite3 "$WORK/baseline.db" < "$SCHEMA"
+echo "+ sqlite3 $WORK/baseline.db < $SCHEMA_DIR/*.sql"
+cat "$SCHEMA_DIR"/*.sql | sqlite3 "$WORK/baseline.db"
 echo "+ time sqlite3 $WORK/baseline.db < $WORK/inserts.sql"
 start=$(date +%s.%N)
 sqlite3 "$WORK/baseline.db" < "$WORK/inserts.sql" >/dev/null
