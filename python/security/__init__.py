@@ -1,0 +1,1 @@
+"""The spec's import path: ``from security.logging import ...`` (see ``seclog``)."""
