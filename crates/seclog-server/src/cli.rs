@@ -66,6 +66,13 @@ pub(crate) enum Command {
     },
     /// List alerts, or acknowledge / resolve one.
     Alerts(AlertsArgs),
+    /// Run the HTTP API server (JSON under /v1, CrowdSec-compatible decisions, /metrics).
+    Serve(ServeArgs),
+    /// Manage the server's API keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
     /// List the rules in force.
     Rules {
         /// Output format.
@@ -214,4 +221,46 @@ pub(crate) struct QueryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub(crate) format: Format,
+}
+
+/// `seclog serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the address is printed on stderr).
+    #[arg(long, env = "SECLOG_LISTEN", default_value = "127.0.0.1:8470")]
+    pub(crate) listen: String,
+    /// TLS certificate chain (PEM); with --tls-key, serve HTTPS.
+    #[arg(long, requires = "tls_key")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub(crate) tls_key: Option<PathBuf>,
+}
+
+/// `seclog keys create|list|revoke`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysAction {
+    /// Create a key and print it once (only its SHA-256 hash is stored).
+    Create {
+        /// A name for the key.
+        #[arg(long)]
+        name: String,
+        /// ingest, read, admin (implies all) or bouncer; repeatable.
+        #[arg(long, required = true)]
+        scope: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// List keys (never the secrets).
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Revoke a key by id.
+    Revoke {
+        /// The key id.
+        id: String,
+    },
 }

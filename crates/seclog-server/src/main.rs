@@ -7,6 +7,7 @@ use clap::Parser;
 mod cli;
 mod cmd;
 mod output;
+mod server;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();

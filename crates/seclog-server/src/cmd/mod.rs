@@ -8,10 +8,11 @@ use seclog::{Config, SecurityLogger};
 use crate::cli::{Cli, Command};
 
 mod alerts;
-mod decisions;
+pub(crate) mod decisions;
 mod detect;
 mod import;
 mod query;
+mod serve;
 mod stats;
 
 /// Runs the parsed command line.
@@ -26,6 +27,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             decisions::ips(&open(&cli)?, blocked, limit, format)
         }
         Command::Alerts(ref args) => alerts::run(&open(&cli)?, args),
+        Command::Serve(ref args) => serve::serve(open(&cli)?, args),
+        Command::Keys { ref action } => serve::keys(&open(&cli)?, action),
         Command::Rules { format } => decisions::rules(&config(&cli)?, format),
     }
 }

@@ -1,0 +1,102 @@
+//! `seclog serve` and `seclog keys`.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use seclog::SecurityLogger;
+
+use crate::cli::{Format, KeysAction, ServeArgs};
+use crate::output::{print_json, rfc3339};
+use crate::server::auth::create_key;
+
+/// Runs the server until SIGTERM/SIGINT; drains and commits the queue before exiting.
+pub(crate) fn serve(logger: SecurityLogger, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    if logger.store().count_active_api_keys()? == 0 {
+        let (rec, key) = create_key(&logger, "admin (created on first start)", &["admin".into()])?;
+        eprintln!("seclog: no API key existed; created admin key {} (shown once):", rec.id);
+        eprintln!("seclog: admin key: {key}");
+    }
+    if args.tls_cert.is_some() || args.tls_key.is_some() {
+        anyhow::bail!("TLS is not available in this build yet; terminate TLS in front of seclog");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let app = crate::server::app(logger.clone())?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        eprintln!("seclog: listening on http://{addr}");
+        crate::server::serve(listener, app).await.context("server error")
+    })?;
+    rt.shutdown_timeout(std::time::Duration::from_secs(10));
+    logger.close();
+    eprintln!("seclog: stopped; queue drained");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `seclog keys create|list|revoke`.
+pub(crate) fn keys(logger: &SecurityLogger, action: &KeysAction) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match action {
+        KeysAction::Create { name, scope, format } => {
+            let (rec, key) = create_key(logger, name, scope)?;
+            match format {
+                Format::Table => {
+                    writeln!(out, "id:     {}", rec.id)?;
+                    writeln!(out, "scopes: {}", rec.scopes.join(","))?;
+                    writeln!(out, "key:    {key}")?;
+                    eprintln!("(the key is shown only once; only its hash is stored)");
+                }
+                _ => print_json(
+                    &mut out,
+                    &serde_json::json!({"id": rec.id, "name": rec.name, "scopes": rec.scopes, "key": key}),
+                )?,
+            }
+        }
+        KeysAction::List { format } => {
+            let keys = logger.store().list_api_keys()?;
+            let rows: Vec<_> = keys
+                .iter()
+                .map(|k| {
+                    serde_json::json!({
+                        "id": k.id, "name": k.name, "scopes": k.scopes,
+                        "created_at": rfc3339(k.created_at),
+                        "revoked_at": k.revoked_at.map(rfc3339),
+                        "last_used_at": k.last_used_at.map(rfc3339),
+                    })
+                })
+                .collect();
+            match format {
+                Format::Table => {
+                    writeln!(
+                        out,
+                        "{:<36}  {:<24}  {:<20}  {:<7}  CREATED",
+                        "ID", "NAME", "SCOPES", "ACTIVE"
+                    )?;
+                    for k in &keys {
+                        writeln!(
+                            out,
+                            "{:<36}  {:<24}  {:<20}  {:<7}  {}",
+                            k.id,
+                            k.name,
+                            k.scopes.join(","),
+                            k.is_active(),
+                            rfc3339(k.created_at)
+                        )?;
+                    }
+                }
+                _ => print_json(&mut out, &rows)?,
+            }
+        }
+        KeysAction::Revoke { id } => match logger.store().revoke_api_key(id, logger.now())? {
+            Some(k) => writeln!(out, "revoked {} ({})", k.id, k.name)?,
+            None => anyhow::bail!("no API key with id {id}"),
+        },
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,271 @@
+//! `/v1/events`: ingest (one, batch), queries and investigation actions.
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use seclog::core::{EventFilter, EventInput, EventStatus};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::{Ingest, Read};
+use super::error::{
+    content_type, json_body, json_error, read_body, unsupported, ApiError, ApiResult,
+};
+use super::{blocking, params, AppState, BATCH_LIMIT, BODY_LIMIT};
+
+/// Most items in one batch.
+const MAX_BATCH_ITEMS: usize = 100_000;
+
+/// Logs one event; answers 201 only once it is committed.
+#[utoipa::path(post, path = "/v1/events", tag = "events",
+    responses((status = 201, description = "committed: {\"event_id\"}")))]
+pub(crate) async fn post_event(
+    State(st): State<AppState>,
+    _key: Ingest,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    st.check_queue()?;
+    let input: EventInput = json_body(&headers, body, BODY_LIMIT).await?;
+    let id = blocking(&st, move |l| Ok(l.log_event_durable(input)?)).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "event_id": id }))))
+}
+
+/// Logs many events (JSON array or NDJSON); accepted ones are committed before the answer.
+#[utoipa::path(post, path = "/v1/events/batch", tag = "events",
+    responses((status = 200, description = "{accepted: [{index, event_id}], rejected: [{index, error}]}")))]
+pub(crate) async fn post_batch(
+    State(st): State<AppState>,
+    _key: Ingest,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<Value>> {
+    let ct = content_type(&headers);
+    let ndjson = match ct.as_str() {
+        "application/json" => false,
+        "application/x-ndjson" | "application/jsonl" => true,
+        _ => return Err(unsupported("application/json or application/x-ndjson")),
+    };
+    st.check_queue()?;
+    let bytes = read_body(&headers, body, BATCH_LIMIT).await?;
+    let items: Vec<Result<EventInput, ApiError>> = if ndjson {
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "body is not UTF-8")
+        })?;
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).map_err(|e| json_error(&e)))
+            .collect()
+    } else {
+        let values: Vec<Box<serde_json::value::RawValue>> =
+            serde_json::from_slice(&bytes).map_err(|e| json_error(&e))?;
+        values.iter().map(|v| serde_json::from_str(v.get()).map_err(|e| json_error(&e))).collect()
+    };
+    if items.len() > MAX_BATCH_ITEMS {
+        return Err(ApiError::invalid("batch", format!("more than {MAX_BATCH_ITEMS} events")));
+    }
+    let out = blocking(&st, move |l| {
+        let mut accepted = Vec::new();
+        let mut rejected = Vec::new();
+        for (index, item) in items.into_iter().enumerate() {
+            match item.and_then(|input| l.log_event(input).map_err(ApiError::from)) {
+                Ok(id) => accepted.push(json!({"index": index, "event_id": id})),
+                Err(e) => rejected.push(json!({"index": index, "error": e.to_json()})),
+            }
+        }
+        if !accepted.is_empty() {
+            l.flush()?;
+        }
+        Ok(json!({"accepted": accepted, "rejected": rejected}))
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+/// Events matching the filters (the library's filter keys), newest first, with a cursor.
+#[utoipa::path(get, path = "/v1/events", tag = "events",
+    responses((status = 200, description = "{events, next_cursor}")))]
+pub(crate) async fn list_events(
+    State(st): State<AppState>,
+    _key: Read,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let pairs = params(q.as_deref())?;
+    let mut limit = 100usize;
+    let mut cursor = None;
+    let mut rest = Vec::new();
+    for (k, v) in pairs {
+        match k.as_str() {
+            "limit" => limit = parse_limit(&v, 1000)?,
+            "cursor" => cursor = Some(v),
+            _ => rest.push((k, v)),
+        }
+    }
+    let filter = EventFilter::from_params(rest.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|e| ApiError::invalid(e.field.clone(), e.to_string()))?;
+    let page = blocking(&st, move |l| Ok(l.query(&filter, cursor.as_deref(), limit)?)).await?;
+    Ok(Json(json!({"events": page.events, "next_cursor": page.next_cursor})))
+}
+
+/// Parses `limit` in `1..=max`.
+pub(crate) fn parse_limit(v: &str, max: usize) -> ApiResult<usize> {
+    match v.trim().parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(ApiError::invalid("limit", format!("must be an integer between 1 and {max}"))),
+    }
+}
+
+/// One event.
+#[utoipa::path(get, path = "/v1/events/{id}", tag = "events",
+    params(("id" = String, Path, description = "event id")),
+    responses((status = 200, description = "the event"), (status = 404, description = "unknown")))]
+pub(crate) async fn get_event(
+    State(st): State<AppState>,
+    _key: Read,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let ev = blocking(&st, move |l| {
+        l.get_event(&id)?.ok_or_else(|| ApiError::not_found(format!("no event {id}")))
+    })
+    .await?;
+    Ok(Json(serde_json::to_value(ev).map_err(|e| ApiError::internal(&e))?))
+}
+
+/// The event with its parents, children, correlated events and trail.
+#[utoipa::path(get, path = "/v1/events/{id}/related", tag = "events",
+    params(("id" = String, Path, description = "event id")),
+    responses((status = 200, description = "{event, parents, children, correlated, trail}")))]
+pub(crate) async fn related(
+    State(st): State<AppState>,
+    _key: Read,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let r = blocking(&st, move |l| {
+        l.related_events(&id, 100)?.ok_or_else(|| ApiError::not_found(format!("no event {id}")))
+    })
+    .await?;
+    Ok(Json(serde_json::to_value(r).map_err(|e| ApiError::internal(&e))?))
+}
+
+/// The event's investigation trail, oldest first.
+#[utoipa::path(get, path = "/v1/events/{id}/trail", tag = "investigation",
+    params(("id" = String, Path, description = "event id")),
+    responses((status = 200, description = "array of actions")))]
+pub(crate) async fn trail(
+    State(st): State<AppState>,
+    _key: Read,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let t = blocking(&st, move |l| {
+        if l.get_event(&id)?.is_none() {
+            return Err(ApiError::not_found(format!("no event {id}")));
+        }
+        Ok(l.event_trail(&id)?)
+    })
+    .await?;
+    Ok(Json(serde_json::to_value(t).map_err(|e| ApiError::internal(&e))?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusBody {
+    status: String,
+    by: String,
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteBody {
+    note: String,
+    by: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActionBody {
+    action: String,
+    by: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EscalateBody {
+    reason: String,
+    by: String,
+}
+
+/// Records a status change `{status, by, note?}` in the trail.
+#[utoipa::path(post, path = "/v1/events/{id}/status", tag = "investigation",
+    params(("id" = String, Path, description = "event id")),
+    responses((status = 201, description = "the trail entry")))]
+pub(crate) async fn set_status(
+    State(st): State<AppState>,
+    _key: Admin,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let b: StatusBody = json_body(&headers, body, BODY_LIMIT).await?;
+    let status: EventStatus = b
+        .status
+        .parse()
+        .map_err(|e: seclog::core::UnknownValue| ApiError::invalid("status", e.to_string()))?;
+    action(&st, move |l| Ok(l.set_event_status(&id, status, &b.by, b.note.as_deref())?)).await
+}
+
+/// Adds a note `{note, by}` to the trail.
+#[utoipa::path(post, path = "/v1/events/{id}/notes", tag = "investigation",
+    params(("id" = String, Path, description = "event id")),
+    responses((status = 201, description = "the trail entry")))]
+pub(crate) async fn add_note(
+    State(st): State<AppState>,
+    _key: Admin,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let b: NoteBody = json_body(&headers, body, BODY_LIMIT).await?;
+    action(&st, move |l| Ok(l.add_investigation_note(&id, &b.note, &b.by)?)).await
+}
+
+/// Records a remediation `{action, by}` in the trail.
+#[utoipa::path(post, path = "/v1/events/{id}/remediations", tag = "investigation",
+    params(("id" = String, Path, description = "event id")),
+    responses((status = 201, description = "the trail entry")))]
+pub(crate) async fn add_remediation(
+    State(st): State<AppState>,
+    _key: Admin,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let b: ActionBody = json_body(&headers, body, BODY_LIMIT).await?;
+    action(&st, move |l| Ok(l.add_remediation_action(&id, &b.action, &b.by)?)).await
+}
+
+/// Escalates the event `{reason, by}`.
+#[utoipa::path(post, path = "/v1/events/{id}/escalate", tag = "investigation",
+    params(("id" = String, Path, description = "event id")),
+    responses((status = 201, description = "the trail entry")))]
+pub(crate) async fn escalate(
+    State(st): State<AppState>,
+    _key: Admin,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let b: EscalateBody = json_body(&headers, body, BODY_LIMIT).await?;
+    action(&st, move |l| Ok(l.escalate_event(&id, &b.reason, &b.by)?)).await
+}
+
+use super::auth::Admin;
+
+async fn action(
+    st: &AppState,
+    f: impl FnOnce(&seclog::SecurityLogger) -> ApiResult<seclog::core::EventAction> + Send + 'static,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let a = blocking(st, f).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::to_value(a).map_err(|e| ApiError::internal(&e))?)))
+}

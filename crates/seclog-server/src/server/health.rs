@@ -1,0 +1,148 @@
+//! `/health`, `/metrics` (Prometheus) and `/openapi.json`, plus the request metrics layer.
+
+use std::sync::atomic::Ordering;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use serde_json::{json, Value};
+
+use super::error::{ApiError, ApiResult};
+use super::{blocking, AppState};
+
+const HTTP_HIST: &str = "seclog_http_request_duration_seconds";
+
+/// The process-wide Prometheus recorder.
+pub(crate) fn prometheus() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = || {
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full(HTTP_HIST.into()),
+                    &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5],
+                )
+                .unwrap_or_else(|_| PrometheusBuilder::new())
+        };
+        builder().install_recorder().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "metrics recorder not installed");
+            builder().build_recorder().handle()
+        })
+    })
+}
+
+/// Records request latency by route and status; refuses peers under a block decision.
+pub(crate) async fn track(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let method = req.method().to_string();
+    let blocked = route != "/health"
+        && req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .and_then(|c| st.logger.check_ip(c.0.ip()))
+            .is_some();
+    let resp = if blocked {
+        ApiError::new(StatusCode::FORBIDDEN, "blocked", "this address is blocked").into_response()
+    } else {
+        next.run(req).await
+    };
+    let status = resp.status().as_u16().to_string();
+    metrics::histogram!(HTTP_HIST, "route" => route, "method" => method, "status" => status)
+        .record(start.elapsed().as_secs_f64());
+    resp
+}
+
+/// Liveness, and whether the writer keeps up (queue below 90% of capacity).
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses((status = 200, description = "healthy"), (status = 503, description = "writer falling behind")))]
+pub(crate) async fn health(State(st): State<AppState>) -> (StatusCode, Json<Value>) {
+    let l = &st.logger;
+    let depth = l.queue_depth();
+    let cap = l.config().queue_capacity;
+    let s = l.writer_stats();
+    let ok = depth.saturating_mul(10) < cap.saturating_mul(9);
+    let body = json!({
+        "status": if ok { "ok" } else { "degraded" },
+        "queue_depth": depth,
+        "queue_capacity": cap,
+        "events_committed": s.committed.load(Ordering::Relaxed),
+        "events_dropped": s.dropped.load(Ordering::Relaxed),
+        "events_failed": s.failed.load(Ordering::Relaxed),
+    });
+    (if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
+}
+
+/// Prometheus metrics: events by type, queue, drops, commit latency, alerts, decisions, HTTP.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format")))]
+pub(crate) async fn metrics(
+    State(st): State<AppState>,
+    _key: super::auth::Read,
+) -> ApiResult<Response> {
+    let stats = blocking(&st, |l| {
+        let stats = l.get_statistics()?;
+        let active = l.decisions(false, 1_000_000)?.len();
+        Ok((stats, active))
+    })
+    .await?;
+    let (stats, active) = stats;
+    let l = &st.logger;
+    let w = l.writer_stats();
+    metrics::gauge!("seclog_queue_depth").set(l.queue_depth() as f64);
+    metrics::gauge!("seclog_queue_capacity").set(l.config().queue_capacity as f64);
+    metrics::counter!("seclog_events_committed_total")
+        .absolute(w.committed.load(Ordering::Relaxed));
+    metrics::counter!("seclog_events_dropped_total").absolute(w.dropped.load(Ordering::Relaxed));
+    metrics::counter!("seclog_events_failed_total").absolute(w.failed.load(Ordering::Relaxed));
+    metrics::counter!("seclog_commit_batches_total").absolute(w.batches.load(Ordering::Relaxed));
+    metrics::gauge!("seclog_commit_last_seconds")
+        .set(w.last_commit_micros.load(Ordering::Relaxed) as f64 / 1e6);
+    metrics::counter!("seclog_commit_seconds_total_micros")
+        .absolute(w.commit_micros_total.load(Ordering::Relaxed));
+    metrics::gauge!("seclog_active_decisions").set(active as f64);
+    metrics::gauge!("seclog_events_stored").set(stats.total_events as f64);
+    let v = serde_json::to_value(&stats).map_err(|e| ApiError::internal(&e))?;
+    for (field, metric, label) in [
+        ("events_by_type", "seclog_events_by_type", "type"),
+        ("events_by_severity", "seclog_events_by_severity", "severity"),
+        ("alerts_by_status", "seclog_alerts", "status"),
+    ] {
+        if let Some(map) = v.get(field).and_then(Value::as_object) {
+            for (k, n) in map {
+                metrics::gauge!(metric, label => k.clone()).set(n.as_f64().unwrap_or(0.0));
+            }
+        }
+    }
+    let text = prometheus().render();
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
+}
+
+/// The OpenAPI document of this server, generated from the code.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI 3.1 document")))]
+pub(crate) async fn openapi(State(st): State<AppState>) -> Json<Value> {
+    Json(st.openapi.as_ref().clone())
+}
+
+/// 404 for unknown routes, in JSON.
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::not_found("no such route")
+}
+
+/// 405 for a known route with another method, in JSON.
+pub(crate) async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this route",
+    )
+}

@@ -1,0 +1,11 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, unreachable_pub)]
+//! Integration tests of `seclog serve` through a real HTTP client.
+
+#[path = "http/common.rs"]
+mod common;
+#[path = "http/decisions.rs"]
+mod decisions;
+#[path = "http/durability.rs"]
+mod durability;
+#[path = "http/endpoints.rs"]
+mod endpoints;

@@ -1,0 +1,288 @@
+//! Every endpoint and every error status.
+
+use serde_json::{json, Value};
+
+use crate::common::{client, error_code, ev, Server};
+
+#[test]
+fn events_investigation_alerts_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(&dir.path().join("t.db"));
+    let key = s.key().to_string();
+
+    // POST one event: 201 with its id, then readable.
+    let r = s.post("/v1/events", &key, &ev("auth_failure", "198.51.100.1")).send().unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().unwrap()["event_id"].as_str().unwrap().to_string();
+    let got: Value = s.get(&format!("/v1/events/{id}"), &key).send().unwrap().json().unwrap();
+    assert_eq!(got["event_type"], "auth_failure");
+    assert_eq!(got["ip_address"], "198.51.100.1");
+
+    // A child event, then related.
+    let child = json!({"event_type": "data_access", "parent_event_id": id, "user_id": "alice"});
+    let r = s.post("/v1/events", &key, &child).send().unwrap();
+    assert_eq!(r.status(), 201);
+    let rel: Value =
+        s.get(&format!("/v1/events/{id}/related"), &key).send().unwrap().json().unwrap();
+    assert_eq!(rel["children"].as_array().unwrap().len(), 1);
+
+    // Batch: JSON array with one bad item.
+    let batch = json!([ev("api_access", "192.0.2.1"), {"event_type": "bogus"}, ev("api_access", "192.0.2.2")]);
+    let r: Value = s.post("/v1/events/batch", &key, &batch).send().unwrap().json().unwrap();
+    assert_eq!(r["accepted"].as_array().unwrap().len(), 2);
+    assert_eq!(r["rejected"][0]["index"], 1);
+    assert_eq!(r["rejected"][0]["error"]["field"], "event_type");
+    // NDJSON.
+    let nd = format!("{}\n{}\n", ev("api_access", "192.0.2.3"), ev("api_access", "192.0.2.4"));
+    let r: Value = client()
+        .post(s.url("/v1/events/batch"))
+        .header("X-Api-Key", &key)
+        .header("Content-Type", "application/x-ndjson")
+        .body(nd)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(r["accepted"].as_array().unwrap().len(), 2);
+    assert!(r["rejected"].as_array().unwrap().is_empty());
+
+    // Query with filters and cursor pagination: the accepted batch items are visible.
+    let page: Value =
+        s.get("/v1/events?event_type=api_access&limit=3", &key).send().unwrap().json().unwrap();
+    assert_eq!(page["events"].as_array().unwrap().len(), 3);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let page2: Value = s
+        .get(&format!("/v1/events?event_type=api_access&limit=3&cursor={cursor}"), &key)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(page2["events"].as_array().unwrap().len(), 1);
+    let r = s.get("/v1/events?ip_address=nope", &key).send().unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().unwrap()["error"]["field"], "ip_address");
+    let r = s.get("/v1/events?limit=5000", &key).send().unwrap();
+    assert_eq!(r.json::<Value>().unwrap()["error"]["field"], "limit");
+
+    // Investigation actions append to the trail.
+    let p = |path: &str, body: Value| {
+        s.post(&format!("/v1/events/{id}/{path}"), &key, &body).send().unwrap()
+    };
+    assert_eq!(p("status", json!({"status": "investigating", "by": "ann"})).status(), 201);
+    assert_eq!(p("notes", json!({"note": "looked", "by": "ann"})).status(), 201);
+    assert_eq!(p("remediations", json!({"action": "reset password", "by": "ann"})).status(), 201);
+    assert_eq!(p("escalate", json!({"reason": "repeat", "by": "ann"})).status(), 201);
+    let r = p("status", json!({"status": "nonsense", "by": "ann"}));
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().unwrap()["error"]["field"], "status");
+    let trail: Value =
+        s.get(&format!("/v1/events/{id}/trail"), &key).send().unwrap().json().unwrap();
+    assert_eq!(trail.as_array().unwrap().len(), 4);
+
+    // 404s.
+    let r = s.get("/v1/events/does-not-exist", &key).send().unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(error_code(&r.json().unwrap()), "not_found");
+    assert_eq!(s.get("/v1/nothing-here", &key).send().unwrap().status(), 404);
+    let r = s.post("/v1/events/nope/notes", &key, &json!({"note": "x", "by": "a"})).send().unwrap();
+    assert_eq!(r.status(), 404);
+
+    // 400 malformed JSON, 415, 405, 413.
+    let raw = |ct: &str, body: Vec<u8>, path: &str| {
+        client()
+            .post(s.url(path))
+            .header("X-Api-Key", &key)
+            .header("Content-Type", ct)
+            .body(body)
+            .send()
+            .unwrap()
+    };
+    let r = raw("application/json", b"{not json".to_vec(), "/v1/events");
+    assert_eq!(r.status(), 400);
+    assert_eq!(error_code(&r.json().unwrap()), "malformed_json");
+    let r = raw("text/plain", b"{}".to_vec(), "/v1/events");
+    assert_eq!(r.status(), 415);
+    let r = raw("application/json", vec![b' '; 2 * 1024 * 1024], "/v1/events");
+    assert_eq!(r.status(), 413);
+    assert_eq!(error_code(&r.json().unwrap()), "payload_too_large");
+    let r = client().delete(s.url("/v1/events")).header("X-Api-Key", &key).send().unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(error_code(&r.json().unwrap()), "method_not_allowed");
+
+    // Statistics, IPs.
+    let st: Value = s.get("/v1/statistics", &key).send().unwrap().json().unwrap();
+    assert!(st["total_events"].as_u64().unwrap() == 6);
+    let r = s.get("/v1/ips?blocked=true", &key).send().unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.json::<Value>().unwrap().is_array());
+    assert_eq!(s.get("/v1/ips?blocked=maybe", &key).send().unwrap().status(), 400);
+
+    // Alerts: five failures from one IP raise one; acknowledge then resolve it.
+    for _ in 0..5 {
+        let r = s.post("/v1/events", &key, &ev("auth_failure", "203.0.113.50")).send().unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let alerts: Value = s.get("/v1/alerts?status=active", &key).send().unwrap().json().unwrap();
+    let alert_id = alerts[0]["alert_id"].as_str().unwrap().to_string();
+    let r = s
+        .post(&format!("/v1/alerts/{alert_id}/acknowledge"), &key, &json!({"by": "ann"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().unwrap()["status"], "acknowledged");
+    let body = json!({"by": "ann", "reason": "true_positive", "note": "blocked"});
+    let r = s.post(&format!("/v1/alerts/{alert_id}/resolve"), &key, &body).send().unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().unwrap()["status"], "resolved");
+    let r = s
+        .post(&format!("/v1/alerts/{alert_id}/resolve"), &key, &json!({"by": "a", "reason": "bad"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.json::<Value>().unwrap()["error"]["field"], "reason");
+    assert_eq!(s.get("/v1/alerts?status=zzz", &key).send().unwrap().status(), 400);
+    let r = s.post("/v1/alerts/nope/acknowledge", &key, &json!({"by": "ann"})).send().unwrap();
+    assert_eq!(r.status(), 404);
+
+    // Health (no key), metrics.
+    let h = client().get(s.url("/health")).send().unwrap();
+    assert_eq!(h.status(), 200);
+    assert_eq!(h.json::<Value>().unwrap()["status"], "ok");
+    let m = s.get("/metrics", &key).send().unwrap().text().unwrap();
+    for name in [
+        "seclog_events_by_type{type=\"auth_failure\"}",
+        "seclog_queue_depth",
+        "seclog_events_dropped_total",
+        "seclog_commit_last_seconds",
+        "seclog_alerts{status=",
+        "seclog_active_decisions",
+        "seclog_http_request_duration_seconds_bucket",
+    ] {
+        assert!(m.contains(name), "metrics lack {name}:\n{m}");
+    }
+
+    // Graceful shutdown: SIGTERM exits 0.
+    assert!(s.terminate().success());
+}
+
+#[test]
+fn scopes_are_enforced_and_failures_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(&dir.path().join("t.db"));
+    let admin = s.key().to_string();
+    let ingest = s.create_key(&["ingest"]);
+    let read = s.create_key(&["read"]);
+
+    assert_eq!(
+        s.post("/v1/events", &ingest, &ev("api_access", "192.0.2.9")).send().unwrap().status(),
+        201
+    );
+    // 403: ingest cannot read, read cannot ingest.
+    let r = s.get("/v1/events", &ingest).send().unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(error_code(&r.json().unwrap()), "forbidden");
+    assert_eq!(
+        s.post("/v1/events", &read, &ev("api_access", "192.0.2.9")).send().unwrap().status(),
+        403
+    );
+    // 401: missing and wrong keys.
+    let r = client().get(s.url("/v1/statistics")).send().unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(error_code(&r.json().unwrap()), "unauthorized");
+    assert_eq!(s.get("/v1/statistics", "slk_wrong").send().unwrap().status(), 401);
+
+    // Each failure is a security event from the caller's IP.
+    let fails: Value = s
+        .get("/v1/events?event_type=auth_failure&ip_address=127.0.0.1", &read)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(fails["events"].as_array().unwrap().len(), 2);
+    let denied: Value = s
+        .get("/v1/events?event_type=authorization_failure&ip_address=127.0.0.1", &admin)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(denied["events"].as_array().unwrap().len(), 2);
+
+    // Keys are listed without secrets; a revoked key stops working.
+    let keys = std::process::Command::new(crate::common::bin())
+        .arg("--db")
+        .arg(&s.db)
+        .args(["keys", "list", "--format", "json"])
+        .output()
+        .unwrap();
+    let list: Value = serde_json::from_slice(&keys.stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 3);
+    assert!(!String::from_utf8_lossy(&keys.stdout).contains(&ingest), "secrets are never listed");
+    let spare = s.create_key(&["read"]);
+    let list: Value = serde_json::from_slice(
+        &std::process::Command::new(crate::common::bin())
+            .arg("--db")
+            .arg(&s.db)
+            .args(["keys", "list", "--format", "json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let newest = list[0]["id"].as_str().unwrap();
+    let st = std::process::Command::new(crate::common::bin())
+        .arg("--db")
+        .arg(&s.db)
+        .args(["keys", "revoke", newest])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert_eq!(s.get("/v1/statistics", &spare).send().unwrap().status(), 401);
+}
+
+#[test]
+fn openapi_lists_every_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(&dir.path().join("t.db"));
+    let doc: Value = client().get(s.url("/openapi.json")).send().unwrap().json().unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    let expected = [
+        ("post", "/v1/events"),
+        ("get", "/v1/events"),
+        ("post", "/v1/events/batch"),
+        ("get", "/v1/events/{id}"),
+        ("get", "/v1/events/{id}/related"),
+        ("get", "/v1/events/{id}/trail"),
+        ("post", "/v1/events/{id}/status"),
+        ("post", "/v1/events/{id}/notes"),
+        ("post", "/v1/events/{id}/remediations"),
+        ("post", "/v1/events/{id}/escalate"),
+        ("get", "/v1/statistics"),
+        ("get", "/v1/ips"),
+        ("get", "/v1/alerts"),
+        ("post", "/v1/alerts/{id}/acknowledge"),
+        ("post", "/v1/alerts/{id}/resolve"),
+        ("get", "/v1/decisions"),
+        ("post", "/v1/decisions"),
+        ("delete", "/v1/decisions/{id}"),
+        ("get", "/v1/decisions/stream"),
+        ("get", "/health"),
+        ("get", "/metrics"),
+        ("get", "/openapi.json"),
+    ];
+    for (m, p) in expected {
+        assert!(
+            paths.get(p).and_then(|v| v.get(m)).is_some(),
+            "{m} {p} missing from /openapi.json"
+        );
+    }
+    // Every documented operation is served (not the 404/405 fallbacks).
+    for (p, ops) in paths {
+        for m in ops.as_object().unwrap().keys() {
+            let url = s.url(&p.replace("{id}", "x"));
+            let method = reqwest::Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
+            let r = client().request(method, url).header("X-Api-Key", s.key()).send().unwrap();
+            let status = r.status().as_u16();
+            let body = r.text().unwrap();
+            assert!(status != 405 && !body.contains("no such route"), "{m} {p}: {status} {body}");
+        }
+    }
+}
