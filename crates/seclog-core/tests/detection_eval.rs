@@ -1,13 +1,22 @@
 //! Detection quality on the labelled development corpus (`shared/corpora/dev/dev.tsv`).
 //!
+//! libinjection rows are single inputs. CRS rows are evaluated the way the detector is deployed:
+//! each row is joined to its full request in `crs-regression/crs_930_932_941_942_tests.jsonl`
+//! and a row counts as "detected as class C" when C is reported on ANY input of the request
+//! (see `eval_support/request.rs`); benign CRS rows go through exactly the same method.
+//!
 //! Fails when the corpus is missing, or when a quality target is not met:
 //! TPR >= 99% on libinjection's SQLi and XSS rows, TPR >= 95% on CRS paranoia-level-1 attack rows
 //! of each class, FPR <= 1% on benign rows.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[path = "eval_support/request.rs"]
+mod request;
+
 use seclog_core::detect::{detect, AttackClass};
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
 
 fn corpus_path() -> PathBuf {
     if let Ok(dir) = std::env::var("SECLOG_CORPUS_DIR") {
@@ -19,6 +28,8 @@ fn corpus_path() -> PathBuf {
 
 struct Row {
     source: String,
+    file: String,
+    line: String,
     cls: String,
     pl1: bool,
     payload: String,
@@ -38,6 +49,8 @@ fn load() -> Vec<Row> {
         assert_eq!(cols.len(), 8, "malformed corpus row: {line}");
         rows.push(Row {
             source: cols[0].to_string(),
+            file: cols[1].to_string(),
+            line: cols[2].to_string(),
             cls: cols[3].to_string(),
             pl1: cols[5].split_whitespace().any(|w| w == "PL1"),
             payload: unescape(cols[7]),
@@ -87,30 +100,102 @@ impl Rate {
     }
 }
 
+/// CRS requests keyed by (file, test id), stages in order.
+fn load_requests(tsv: &Path) -> HashMap<(String, String), Vec<Value>> {
+    let path = tsv.parent().unwrap().join("crs-regression/crs_930_932_941_942_tests.jsonl");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("CRS request file not found at {} ({e})", path.display()));
+    let mut map: HashMap<(String, String), Vec<Value>> = HashMap::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let v: Value = serde_json::from_str(line).expect("valid jsonl row");
+        let key = (v["file"].as_str().unwrap().to_string(), v["test_id"].to_string());
+        map.entry(key).or_default().push(v);
+    }
+    for stages in map.values_mut() {
+        stages.sort_by_key(|v| v["stage"].as_u64().unwrap_or(0));
+    }
+    map
+}
+
+fn classes_of(inputs: &[String]) -> BTreeSet<&'static str> {
+    inputs.iter().flat_map(|i| detect(i)).map(|f| f.class.as_str()).collect()
+}
+
+const CLASSES: [&str; 4] = ["sqli", "xss", "path_traversal", "cmdi"];
+
+type Matrix = BTreeMap<String, (usize, BTreeMap<&'static str, usize>)>;
+
+fn print_matrix(title: &str, m: &Matrix) {
+    println!(
+        "\n{title} (rows = true class, columns = classes reported; a row may report several):"
+    );
+    println!(
+        "{:<28} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}",
+        "source/label", "rows", "sqli", "xss", "path", "cmdi", "none"
+    );
+    for (k, (n, cols)) in m {
+        let g = |c: &str| cols.get(c).copied().unwrap_or(0);
+        println!(
+            "{:<28} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}",
+            k,
+            n,
+            g("sqli"),
+            g("xss"),
+            g("path_traversal"),
+            g("cmdi"),
+            g("none")
+        );
+    }
+}
+
+fn count(m: &mut Matrix, key: String, found: &BTreeSet<&'static str>) {
+    let e = m.entry(key).or_default();
+    e.0 += 1;
+    for c in found {
+        *e.1.entry(c).or_default() += 1;
+    }
+    if found.is_empty() {
+        *e.1.entry("none").or_default() += 1;
+    }
+}
+
 #[test]
 fn detection_quality_on_dev_corpus() {
     let rows = load();
-    let classes = ["sqli", "xss", "path_traversal", "cmdi"];
-    // confusion[(source, label)][detected class] = count
-    let mut confusion: BTreeMap<(String, String), BTreeMap<&str, usize>> = BTreeMap::new();
-    let mut totals: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let requests = load_requests(&corpus_path());
+    let mut matrix = Matrix::new();
+    let mut matrix_pl1 = Matrix::new();
     let mut lib = BTreeMap::<&str, Rate>::new();
     let mut crs_pl1 = BTreeMap::<&str, Rate>::new();
+    let mut crs_pl1_payload_only = BTreeMap::<&str, Rate>::new();
     let mut benign = Rate::default();
     let mut benign_by_src = BTreeMap::<String, Rate>::new();
+    let mut stage_seen: HashMap<(String, String), usize> = HashMap::new();
+    let mut crs_rows = 0;
+    let mut joined = 0;
     let show = std::env::var("SECLOG_EVAL_SHOW").ok();
     for r in &rows {
-        let found: Vec<AttackClass> = detect(&r.payload).into_iter().map(|f| f.class).collect();
-        let key = (r.source.clone(), r.cls.clone());
-        *totals.entry(key.clone()).or_default() += 1;
-        let m = confusion.entry(key).or_default();
-        for c in &found {
-            *m.entry(c.as_str()).or_default() += 1;
+        let inputs: Vec<String> = if r.source == "crs" {
+            crs_rows += 1;
+            let key = (r.file.clone(), r.line.clone());
+            let stage = stage_seen.entry(key.clone()).or_default();
+            let req = requests
+                .get(&key)
+                .and_then(|s| s.get(*stage))
+                .unwrap_or_else(|| panic!("CRS row {}:{} has no request", r.file, r.line));
+            *stage += 1;
+            let expected_benign = req["expected"].as_str() == Some("benign");
+            assert_eq!(expected_benign, r.cls == "benign", "label mismatch {}:{}", r.file, r.line);
+            joined += 1;
+            request::request_inputs(req)
+        } else {
+            vec![r.payload.clone()]
+        };
+        let found = classes_of(&inputs);
+        count(&mut matrix, format!("{}/{}", r.source, r.cls), &found);
+        if r.source == "crs" && r.pl1 {
+            count(&mut matrix_pl1, format!("crs-pl1/{}", r.cls), &found);
         }
-        if found.is_empty() {
-            *m.entry("none").or_default() += 1;
-        }
-        let detected_own = found.iter().any(|c| c.as_str() == r.cls);
         if r.cls == "benign" {
             benign.total += 1;
             let b = benign_by_src.entry(r.source.clone()).or_default();
@@ -119,49 +204,39 @@ fn detection_quality_on_dev_corpus() {
                 benign.hit += 1;
                 b.hit += 1;
                 if show.as_deref() == Some("fp") {
-                    eprintln!("FP {:?}\t{}", found, r.payload);
+                    eprintln!("FP {found:?}\t{}:{}\t{inputs:?}", r.file, r.line);
                 }
             }
             continue;
         }
-        let cls = classes.iter().copied().find(|c| *c == r.cls).unwrap();
-        let bucket = if r.source == "libinjection" {
-            Some(lib.entry(cls).or_default())
-        } else if r.pl1 {
-            Some(crs_pl1.entry(cls).or_default())
-        } else {
-            None
-        };
-        if let Some(b) = bucket {
+        let cls = CLASSES.iter().copied().find(|c| *c == r.cls).unwrap();
+        let detected_own = found.contains(cls);
+        if r.source == "libinjection" {
+            let b = lib.entry(cls).or_default();
             b.total += 1;
-            if detected_own {
-                b.hit += 1;
-            } else if show.as_deref() == Some(cls) {
-                eprintln!("FN {}\t{}\t{}", r.source, cls, r.payload);
-            }
+            b.hit += usize::from(detected_own);
+        } else if r.pl1 {
+            let b = crs_pl1.entry(cls).or_default();
+            b.total += 1;
+            b.hit += usize::from(detected_own);
+            let p = crs_pl1_payload_only.entry(cls).or_default();
+            p.total += 1;
+            p.hit += usize::from(classes_of(std::slice::from_ref(&r.payload)).contains(cls));
+        } else {
+            continue;
+        }
+        if !detected_own && show.as_deref() == Some(cls) {
+            eprintln!("FN {}\t{}:{}\t{inputs:?}", r.source, r.file, r.line);
         }
     }
+    assert!(crs_rows > 2000, "corpus lacks CRS rows");
+    assert_eq!(joined, crs_rows, "every CRS row must join to its request");
+    let jsonl_rows: usize = requests.values().map(Vec::len).sum();
+    // The two jsonl tests whose expectation is neither attack nor benign are not in dev.tsv.
+    assert_eq!(jsonl_rows - crs_rows, 2, "unexpected number of unjoined CRS requests");
 
-    println!(
-        "\nConfusion (rows by source/label; columns = classes reported, a row may report several):"
-    );
-    println!(
-        "{:<28} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}",
-        "source/label", "rows", "sqli", "xss", "path", "cmdi", "none"
-    );
-    for ((src, cls), m) in &confusion {
-        let g = |k: &str| m.get(k).copied().unwrap_or(0);
-        println!(
-            "{:<28} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}",
-            format!("{src}/{cls}"),
-            totals[&(src.clone(), cls.clone())],
-            g("sqli"),
-            g("xss"),
-            g("path_traversal"),
-            g("cmdi"),
-            g("none")
-        );
-    }
+    print_matrix("Confusion, all rows", &matrix);
+    print_matrix("Confusion, CRS paranoia level 1", &matrix_pl1);
     let mut failures = Vec::new();
     println!("\nTrue-positive rates:");
     for (cls, r) in &lib {
@@ -170,9 +245,16 @@ fn detection_quality_on_dev_corpus() {
             failures.push(format!("libinjection {cls} TPR {:.2}% < 99%", r.pct()));
         }
     }
-    for cls in classes {
+    for cls in CLASSES {
         let r = crs_pl1.get(cls).unwrap();
-        println!("  CRS PL1 {cls:<20} {:>6}/{:<6} {:>6.2}%", r.hit, r.total, r.pct());
+        let p = crs_pl1_payload_only.get(cls).unwrap();
+        println!(
+            "  CRS PL1 {cls:<20} {:>6}/{:<6} {:>6.2}%   (payload column only: {:.2}%)",
+            r.hit,
+            r.total,
+            r.pct(),
+            p.pct()
+        );
         if r.pct() < 95.0 {
             failures.push(format!("CRS PL1 {cls} TPR {:.2}% < 95%", r.pct()));
         }
