@@ -13,7 +13,7 @@
 #[path = "eval_support/request.rs"]
 mod request;
 
-use seclog_core::detect::{detect, AttackClass};
+use seclog_core::detect::detect;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};

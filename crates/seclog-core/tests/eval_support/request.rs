@@ -11,7 +11,7 @@ use serde_json::Value;
 /// Protocol framing and content-negotiation headers. Their values are parsed by the HTTP server
 /// against a fixed grammar and never reach application code as free text, so they are not
 /// examined. Every other header (Referer, Cookie, User-Agent, Authorization, X-*) is.
-pub const SKIPPED_HEADERS: &[&str] = &[
+pub(crate) const SKIPPED_HEADERS: &[&str] = &[
     "host",
     "accept",
     "accept-encoding",
@@ -31,7 +31,7 @@ pub const SKIPPED_HEADERS: &[&str] = &[
 ];
 
 /// Percent-decode once (`+` as space when `form`); invalid escapes are kept literally.
-pub fn url_decode(s: &str, form: bool) -> String {
+pub(crate) fn url_decode(s: &str, form: bool) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -87,7 +87,7 @@ fn multipart_values(body: &str, out: &mut Vec<String>) {
 }
 
 /// The inputs of one CRS test request (a JSON object from the `.jsonl` file).
-pub fn request_inputs(req: &Value) -> Vec<String> {
+pub(crate) fn request_inputs(req: &Value) -> Vec<String> {
     let mut out = Vec::new();
     let uri = req["uri"].as_str().unwrap_or_default();
     let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
