@@ -163,6 +163,13 @@ fn count(m: &mut Matrix, key: String, found: &BTreeSet<&'static str>) {
 fn detection_quality_on_dev_corpus() {
     let rows = load();
     let requests = load_requests(&corpus_path());
+    let uas =
+        request::yaml_user_agents(&corpus_path().parent().unwrap().join("crs-regression/tests"));
+    assert!(
+        uas.len() > 2000,
+        "CRS YAML tests not found beside the jsonl ({} User-Agents)",
+        uas.len()
+    );
     let mut matrix = Matrix::new();
     let mut matrix_pl1 = Matrix::new();
     let mut lib = BTreeMap::<&str, Rate>::new();
@@ -183,11 +190,12 @@ fn detection_quality_on_dev_corpus() {
                 .get(&key)
                 .and_then(|s| s.get(*stage))
                 .unwrap_or_else(|| panic!("CRS row {}:{} has no request", r.file, r.line));
+            let ua = uas.get(&(r.file.clone(), r.line.clone(), *stage)).map(String::as_str);
             *stage += 1;
             let expected_benign = req["expected"].as_str() == Some("benign");
             assert_eq!(expected_benign, r.cls == "benign", "label mismatch {}:{}", r.file, r.line);
             joined += 1;
-            request::request_inputs(req)
+            request::request_inputs(req, ua)
         } else {
             vec![r.payload.clone()]
         };

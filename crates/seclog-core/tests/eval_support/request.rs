@@ -87,7 +87,7 @@ fn multipart_values(body: &str, out: &mut Vec<String>) {
 }
 
 /// The inputs of one CRS test request (a JSON object from the `.jsonl` file).
-pub(crate) fn request_inputs(req: &Value) -> Vec<String> {
+pub(crate) fn request_inputs(req: &Value, user_agent: Option<&str>) -> Vec<String> {
     let mut out = Vec::new();
     let uri = req["uri"].as_str().unwrap_or_default();
     let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
@@ -134,7 +134,72 @@ pub(crate) fn request_inputs(req: &Value) -> Vec<String> {
             }
         }
     }
+    if let Some(ua) = user_agent {
+        out.push(ua.to_string());
+    }
     out.retain(|s| !s.is_empty());
     out.dedup();
     out
+}
+
+/// `User-Agent` values of the CRS test YAML files, keyed by (file, test id, stage index).
+///
+/// The `.jsonl` export drops the `User-Agent`, `Host` and `Accept` headers (go-ftw's defaults),
+/// but some tests place their payload in the User-Agent, which the deployed detector examines,
+/// so it is recovered from the YAML source (a line scan: `- test_id:`, `- input:`, `User-Agent:`).
+pub(crate) fn yaml_user_agents(
+    tests_dir: &std::path::Path,
+) -> std::collections::HashMap<(String, String, usize), String> {
+    let mut out = std::collections::HashMap::new();
+    let Ok(groups) = std::fs::read_dir(tests_dir) else { return out };
+    for g in groups.flatten() {
+        let Ok(files) = std::fs::read_dir(g.path()) else { continue };
+        for f in files.flatten() {
+            let name =
+                format!("{}/{}", g.file_name().to_string_lossy(), f.file_name().to_string_lossy());
+            let text = std::fs::read_to_string(f.path()).unwrap_or_default();
+            let (mut test, mut stage) = (String::new(), 0usize);
+            for line in text.lines() {
+                let t = line.trim_start();
+                if let Some(id) = t.strip_prefix("- test_id:") {
+                    test = id.trim().to_string();
+                    stage = 0;
+                } else if t.starts_with("- input:") {
+                    stage += 1;
+                } else if let Some(v) = t.strip_prefix("User-Agent:") {
+                    out.insert(
+                        (name.clone(), test.clone(), stage.saturating_sub(1)),
+                        yaml_scalar(v),
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A one-line YAML scalar: plain, `'single'` (`''` escapes `'`) or `"double"` (backslash escapes).
+fn yaml_scalar(v: &str) -> String {
+    let v = v.trim();
+    if let Some(inner) = v.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')) {
+        return inner.replace("''", "'");
+    }
+    if let Some(inner) = v.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
+        let mut s = String::new();
+        let mut it = inner.chars();
+        while let Some(c) = it.next() {
+            if c == '\\' {
+                match it.next() {
+                    Some('n') => s.push('\n'),
+                    Some('t') => s.push('\t'),
+                    Some(o) => s.push(o),
+                    None => {}
+                }
+            } else {
+                s.push(c);
+            }
+        }
+        return s;
+    }
+    v.to_string()
 }
