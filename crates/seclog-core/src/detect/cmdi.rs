@@ -314,10 +314,14 @@ const PATTERNS: &[(&[u8], &str, f32)] = &[
 
 fn shell_syntax(v: &[u8]) -> Option<Hit> {
     let mut found: Option<Hit> = None;
-    SYNTAX_SET.any(v, |p, _| {
-        found = PATTERNS.iter().find(|(q, _, _)| *q == p).map(|(_, r, c)| (*r, *c));
-        true
-    });
+    // Every syntax pattern holds `$`, `(`, `<`, `%` or `/dev/`.
+    let possible = v.iter().any(|c| matches!(c, b'$' | b'(' | b'<' | b'%'))
+        || find_seq(v, 0, b"/dev/").is_some();
+    let _ = possible
+        && SYNTAX_SET.any(v, |p, _| {
+            found = PATTERNS.iter().find(|(q, _, _)| *q == p).map(|(_, r, c)| (*r, *c));
+            true
+        });
     if found.is_some() {
         return found;
     }
@@ -465,7 +469,7 @@ fn shell_args(after: &[u8]) -> bool {
 
 /// cmd.exe conditionals: `if [/i] [not] exist|defined|errorlevel|cmdextversion ...`,
 /// `if a geq b ...`.
-fn windows_if(seg: &[u8]) -> Option<Hit> {
+pub(crate) fn windows_if(seg: &[u8]) -> Option<Hit> {
     let mut words = seg.split(|c| c.is_ascii_whitespace()).filter(|w| !w.is_empty()).take(6);
     if words.next()? != b"if" {
         return None;

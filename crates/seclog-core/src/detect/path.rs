@@ -58,7 +58,11 @@ const SENSITIVE: &[&[u8]] = &[
 
 /// Judge `n` for path traversal; `raw` is the undecoded input (to spot encoded dots/slashes).
 pub(crate) fn detect_path(n: &Normalized, raw: &str) -> Option<Hit> {
-    let s: Vec<u8> = n.bytes.iter().map(|&c| if c == b'\\' { b'/' } else { c }).collect();
+    let s: std::borrow::Cow<'_, [u8]> = if n.bytes.contains(&b'\\') {
+        n.bytes.iter().map(|&c| if c == b'\\' { b'/' } else { c }).collect()
+    } else {
+        std::borrow::Cow::Borrowed(n.bytes.as_slice())
+    };
     let mut best: Option<Hit> = None;
     let mut hit = |h: Hit| {
         if best.is_none_or(|b: Hit| h.1 > b.1) {
@@ -66,18 +70,28 @@ pub(crate) fn detect_path(n: &Normalized, raw: &str) -> Option<Hit> {
         }
     };
     let climbs = count_climbs(&s);
-    let encoded = n.overlong || n.rounds >= 2 || {
-        let r = raw.to_ascii_lowercase();
-        r.contains("%2e")
-            || r.contains("%2f")
-            || r.contains("%5c")
-            || r.contains("%c0")
-            || r.contains("%u")
+    let encoded = || {
+        n.overlong || n.rounds >= 2 || {
+            let r = raw.as_bytes();
+            r.windows(3).any(|w| {
+                w[0] == b'%'
+                    && matches!(
+                        [w[1].to_ascii_lowercase(), w[2].to_ascii_lowercase()],
+                        [b'2', b'e'] | [b'2', b'f'] | [b'5', b'c'] | [b'c', b'0']
+                    )
+            }) || r.windows(2).any(|w| w[0] == b'%' && matches!(w[1], b'u' | b'U'))
+        }
     };
     if climbs >= 2 {
         hit(("path.dot_dot_climb", 0.9));
-    } else if climbs == 1 && (encoded || n.null_byte) {
+    } else if climbs == 1 && (n.null_byte || encoded()) {
         hit(("path.encoded_dot_dot", 0.85));
+    } else if climbs == 1 && s.starts_with(b"..") {
+        // A value that starts by climbing out of its directory (`../x`, `..\x`).
+        hit(("path.leading_climb", 0.75));
+    }
+    if let Some(h) = system_path(&s) {
+        hit(h);
     }
     let mut sensitive = false;
     SENSITIVE_SET.any(&s, |f, p| {
@@ -125,4 +139,31 @@ fn count_climbs(s: &[u8]) -> usize {
         from = e.max(p + 1);
     }
     count
+}
+
+/// Roots of operating-system trees that application input never names as absolute paths.
+const SYSTEM_ROOTS: &[&[u8]] = &[b"etc/", b"proc/", b"sys/", b"root/", b"var/log/", b"boot/"];
+
+/// Absolute paths into system trees (`/etc/...`, `/proc/...`) standing as a value or argument,
+/// and hidden (dot-prefixed) path segments other than `.well-known` (`/.env`, `/.git/`,
+/// `/.docker/secrets`): web applications do not serve either.
+fn system_path(s: &[u8]) -> Option<Hit> {
+    let mut best = None;
+    for (p, _) in s.iter().enumerate().filter(|(_, &c)| c == b'/') {
+        let rest = s.get(p + 1..).unwrap_or_default();
+        let before = p.checked_sub(1).and_then(|i| s.get(i)).copied();
+        let standalone = before.is_none_or(|c| {
+            matches!(c, b' ' | b'\t' | b'=' | b'"' | b'\'' | b'<' | b'>' | b'(' | b':')
+        });
+        if standalone && SYSTEM_ROOTS.iter().any(|r| rest.starts_with(r) && rest.len() > r.len()) {
+            return Some(("path.system_path", 0.8));
+        }
+        if rest.first() == Some(&b'.')
+            && rest.get(1).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+            && !rest.starts_with(b".well-known")
+        {
+            best = Some(("path.hidden_file", 0.75));
+        }
+    }
+    best
 }

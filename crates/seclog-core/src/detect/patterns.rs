@@ -1,6 +1,6 @@
 //! Multi-pattern literal search (Aho-Corasick: one linear pass for a whole keyword list).
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 
 /// A set of literal byte patterns searched together.
 pub(crate) struct PatternSet {
@@ -11,7 +11,12 @@ pub(crate) struct PatternSet {
 impl PatternSet {
     /// Build the automaton (falls back to a naive scan if it cannot be built).
     pub(crate) fn new(pats: &'static [&'static [u8]]) -> Self {
-        Self { pats, ac: AhoCorasick::new(pats).ok() }
+        let ac = AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(pats)
+            .or_else(|_| AhoCorasick::new(pats))
+            .ok();
+        Self { pats, ac }
     }
 
     /// Call `f(pattern, start)` for every (overlapping) occurrence until it returns `true`;

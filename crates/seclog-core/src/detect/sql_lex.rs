@@ -193,8 +193,23 @@ fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b == b'.' || b >= 0x80
 }
 
+/// Cheap membership filter over all keyword lists: bit `first letter` of entry `length`.
+static KW_FILTER: std::sync::LazyLock<[u32; 32]> = std::sync::LazyLock::new(|| {
+    let mut f = [0u32; 32];
+    for w in STMT.iter().chain(CLAUSE).chain(KW).chain(DANGER_FUNC) {
+        if let (Some(slot), Some(&c)) = (f.get_mut(w.len()), w.first()) {
+            *slot |= 1 << (c & 31);
+        }
+    }
+    f
+});
+
 fn in_list(list: &[&[u8]], w: &[u8]) -> bool {
-    list.contains(&w)
+    let maybe = match (KW_FILTER.get(w.len()), w.first()) {
+        (Some(bits), Some(&c)) => bits & (1 << (c & 31)) != 0,
+        _ => false,
+    };
+    maybe && list.contains(&w)
 }
 
 /// Tokenise `s` starting in context `ctx`, appending at most [`MAX_TOKENS`] tokens to `out`.

@@ -1,7 +1,9 @@
 //! SQL injection: lex the input in three quoting contexts and judge the token sequences.
 
 use super::patterns::PatternSet;
-use super::sql_lex::{lex, Ctx, Tok};
+use super::prefilter::{Features, DOT, PAREN, UNDERSCORE};
+use super::sql_lex::find_seq;
+use super::sql_lex::{lex, Ctx, Tok, MAX_TOKENS};
 use std::sync::LazyLock;
 
 /// A rule hit: rule id and confidence.
@@ -12,8 +14,12 @@ fn is_value(t: Tok) -> bool {
 }
 
 /// Judge `s` (normalised, lower-case) for SQL injection.
-pub(crate) fn detect_sqli(s: &[u8], buf: &mut Vec<Tok>) -> Option<Hit> {
-    let mut best: Option<Hit> = metadata_probe(s);
+pub(crate) fn detect_sqli(s: &[u8], f: Features) -> Option<Hit> {
+    let mut best: Option<Hit> = metadata_probe(s, f);
+    if f.sql_single_token() {
+        return best;
+    }
+    let mut buf = Vec::with_capacity(MAX_TOKENS);
     for ctx in [Ctx::None, Ctx::Single, Ctx::Double] {
         let q = match ctx {
             Ctx::None => 0,
@@ -23,8 +29,8 @@ pub(crate) fn detect_sqli(s: &[u8], buf: &mut Vec<Tok>) -> Option<Hit> {
         if q != 0 && !s.contains(&q) {
             continue;
         }
-        lex(s, ctx, buf);
-        if let Some(h) = judge(buf, ctx) {
+        lex(s, ctx, &mut buf);
+        if let Some(h) = judge(&buf, ctx) {
             if best.is_none_or(|b| h.1 > b.1) {
                 best = Some(h);
             }
@@ -322,33 +328,40 @@ const META_FUNCS: &[&[u8]] = &[
 static CATALOG_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(CATALOGS));
 static META_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(META_FUNCS));
 
-fn metadata_probe(s: &[u8]) -> Option<Hit> {
+fn metadata_probe(s: &[u8], f: Features) -> Option<Hit> {
+    // Every catalogue name holds `_`, `.` or `sys`; every metadata probe needs `(`.
+    let catalog_possible = f.any(UNDERSCORE | DOT) || find_seq(s, 0, b"sys").is_some();
+    if !catalog_possible && !f.any(PAREN) {
+        return None;
+    }
     let word = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
-    let catalog = CATALOG_SET.any(s, |c, p| {
-        let before = p.checked_sub(1).and_then(|i| s.get(i)).copied();
-        let after = s.get(p + c.len()).copied();
-        !word(before) && !word(after)
-    });
+    let catalog = catalog_possible
+        && CATALOG_SET.any(s, |c, p| {
+            let before = p.checked_sub(1).and_then(|i| s.get(i)).copied();
+            let after = s.get(p + c.len()).copied();
+            !word(before) && !word(after)
+        });
     if catalog {
         return Some(("sqli.catalog_probe", 0.75));
     }
-    let meta = META_SET.any(s, |f, p| {
-        let before = p.checked_sub(1).and_then(|i| s.get(i)).copied();
-        if word(before) || before == Some(b'.') {
-            return false;
-        }
-        let mut j = p + f.len();
-        while s.get(j).is_some_and(|c| *c == b' ') {
+    let meta = f.any(PAREN)
+        && META_SET.any(s, |f, p| {
+            let before = p.checked_sub(1).and_then(|i| s.get(i)).copied();
+            if word(before) || before == Some(b'.') {
+                return false;
+            }
+            let mut j = p + f.len();
+            while s.get(j).is_some_and(|c| *c == b' ') {
+                j += 1;
+            }
+            if s.get(j) != Some(&b'(') {
+                return false;
+            }
             j += 1;
-        }
-        if s.get(j) != Some(&b'(') {
-            return false;
-        }
-        j += 1;
-        while s.get(j).is_some_and(|c| *c == b' ') {
-            j += 1;
-        }
-        s.get(j).is_none_or(|c| *c == b')')
-    });
+            while s.get(j).is_some_and(|c| *c == b' ') {
+                j += 1;
+            }
+            s.get(j).is_none_or(|c| *c == b')')
+        });
     meta.then_some(("sqli.metadata_function", 0.75))
 }

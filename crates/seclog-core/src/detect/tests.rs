@@ -47,6 +47,9 @@ fn path_examples() {
         "%c0%ae%c0%ae/%c0%ae%c0%ae/x",
         "file:///etc/shadow",
         "..\\..\\boot.ini",
+        "../1.7z",
+        "/path/to/.docker/secrets",
+        "cat /etc/subuid",
     ] {
         assert!(has(s, AttackClass::PathTraversal), "{s}");
     }
@@ -77,7 +80,9 @@ fn benign_examples() {
         "3 BY 5 RECIPE CARDS",
         "rock & roll",
         "a < b and c > d",
-        "../images/logo.png",
+        "./images/logo.png",
+        "john.smith@example.com",
+        "/.well-known/security.txt",
         "JavaScript: The Good Parts",
         "100% cotton",
     ] {
@@ -120,6 +125,29 @@ mod props {
         fn never_panics_on_attack_alphabet(s in "[%0-9a-fA-Fu<>'\";|&$(){}\\[\\]/\\\\.+#=` \\-*!@]{0,120}") {
             let f = detect(&s);
             prop_assert!(f.iter().all(|f| (0.0..=1.0).contains(&f.confidence)));
+        }
+
+        #[test]
+        fn prefilter_gates_never_change_the_result(
+            s in "(union|select|from|or|and|1|=|cat|if|not|exist|whoami|document|cookie|etc|passwd|sys|information_schema|_|\\.|-|/|<|:|@|'|\\(|;| ){0,12}"
+        ) {
+            let n = normalise(&s);
+            prop_assert_eq!(analyse(&n, &s, true), analyse(&n, &s, false), "{}", s);
+        }
+
+        #[test]
+        fn prefilter_gates_never_change_the_result_on_any_text(s in "\\PC{0,80}") {
+            let n = normalise(&s);
+            prop_assert_eq!(analyse(&n, &s, true), analyse(&n, &s, false));
+        }
+
+        #[test]
+        fn findings_are_bounded(s in "\\PC{0,300}") {
+            let f = detect(&s);
+            prop_assert!(f.len() <= AttackClass::ALL.len());
+            let mut classes: Vec<_> = f.iter().map(|x| x.class).collect();
+            classes.dedup();
+            prop_assert_eq!(classes.len(), f.len());
         }
 
         #[test]

@@ -1,6 +1,7 @@
 //! Cross-site scripting: a small HTML tokeniser looking at tags, attributes and URL schemes.
 
 use super::patterns::PatternSet;
+use super::prefilter::{Features, DASH, DOT, EQ, LT, OTHER, PAREN};
 use super::sql_lex::find_seq;
 use super::sqli::Hit;
 use std::sync::LazyLock;
@@ -147,7 +148,7 @@ fn is_space(b: u8) -> bool {
 }
 
 /// Judge `s` (normalised, lower-case) for XSS.
-pub(crate) fn detect_xss(s: &[u8]) -> Option<Hit> {
+pub(crate) fn detect_xss(s: &[u8], f: Features) -> Option<Hit> {
     let mut best: Option<Hit> = None;
     let mut hit = |h: Hit| {
         if best.is_none_or(|b: Hit| h.1 > b.1) {
@@ -166,13 +167,15 @@ pub(crate) fn detect_xss(s: &[u8]) -> Option<Hit> {
         }
     }
     // Attribute injection outside a tag: a quote or whitespace then a known handler and `=`.
-    if let Some(h) = attribute_injection(s) {
-        hit(h);
+    if f.any(EQ) {
+        if let Some(h) = attribute_injection(s) {
+            hit(h);
+        }
     }
     if let Some(h) = scheme(s) {
         hit(h);
     }
-    if SINK_SET.any(s, |_, _| true) {
+    if f.any(DOT | PAREN | DASH | LT | OTHER) && SINK_SET.any(s, |_, _| true) {
         hit(("xss.script_sink", 0.8));
     }
     if let Some(p) = find_seq(s, 0, b"expression") {
