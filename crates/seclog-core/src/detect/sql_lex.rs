@@ -315,7 +315,9 @@ pub(crate) fn lex(s: &[u8], ctx: Ctx, out: &mut Vec<Tok>) {
                 i += 2;
             }
             b'|' if next == b'|' => {
-                out.push(Tok::Logic);
+                // Standard SQL string concatenation (MySQL's OR alias is rare in the wild and
+                // `a||b` is common in ordinary text): an operator, not a logical connective.
+                out.push(Tok::Op);
                 i += 2;
             }
             b'0'..=b'9' => {

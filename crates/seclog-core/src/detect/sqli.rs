@@ -30,7 +30,7 @@ pub(crate) fn detect_sqli(s: &[u8], f: Features) -> Option<Hit> {
             continue;
         }
         lex(s, ctx, &mut buf);
-        if let Some(h) = judge(&buf, ctx) {
+        if let Some(h) = judge(&buf, ctx, s) {
             if best.is_none_or(|b| h.1 > b.1) {
                 best = Some(h);
             }
@@ -43,7 +43,7 @@ pub(crate) fn detect_sqli(s: &[u8], f: Features) -> Option<Hit> {
 }
 
 /// Tokens with comments removed (comments kept only as a flag at their position).
-fn judge(t: &[Tok], ctx: Ctx) -> Option<Hit> {
+fn judge(t: &[Tok], ctx: Ctx, s: &[u8]) -> Option<Hit> {
     let at = |k: usize| t.get(k).copied();
     // Index of the next non-comment token at or after k.
     let skip_c = |mut k: usize| {
@@ -72,12 +72,16 @@ fn judge(t: &[Tok], ctx: Ctx) -> Option<Hit> {
             {
                 hit(("sqli.string_break_logic", 0.9));
             }
-            (Some(Tok::Comment { empty: true }), _) => hit(("sqli.string_break_comment", 0.85)),
+            (Some(Tok::Comment { empty: true }), _) if !prose_then_hash(s, ctx) => {
+                hit(("sqli.string_break_comment", 0.85))
+            }
             (Some(Tok::Semi), Some(Tok::Stmt | Tok::Comment { .. })) => {
                 hit(("sqli.string_break_stacked", 0.9));
             }
             (Some(Tok::Clause), _) => hit(("sqli.string_break_clause", 0.9)),
-            (Some(Tok::Stmt), Some(n)) if !matches!(n, Tok::Word) => {
+            (Some(Tok::Stmt), Some(n))
+                if !matches!(n, Tok::Word | Tok::Op | Tok::Str { closed: false }) =>
+            {
                 hit(("sqli.string_break_statement", 0.85));
             }
             (Some(Tok::Cmp), Some(n))
@@ -130,8 +134,7 @@ fn judge(t: &[Tok], ctx: Ctx) -> Option<Hit> {
                         || matches!(
                             at(n + 1),
                             None | Some(
-                                Tok::Kw
-                                    | Tok::From
+                                Tok::From
                                     | Tok::Var
                                     | Tok::Func { .. }
                                     | Tok::Op
@@ -142,6 +145,11 @@ fn judge(t: &[Tok], ctx: Ctx) -> Option<Hit> {
                         ))
                 {
                     hit(("sqli.stacked_query", 0.9));
+                }
+                // `; drop table x` after a short prefix (`1;`, `x';`); after prose
+                // (`..., call when you ...`) a keyword is English.
+                if at(n) == Some(Tok::Stmt) && k <= 2 && matches!(at(n + 1), Some(Tok::Kw)) {
+                    hit(("sqli.stacked_query", 0.85));
                 }
             }
             Tok::Logic => {
@@ -203,18 +211,37 @@ fn comparison_follows(t: &[Tok], k: usize) -> bool {
     let mut j = k;
     let mut words_only = true;
     let mut seen_value = false;
+    // A tautology's left side is one operand or call; several bare words are prose.
+    let mut depth = 0i32;
+    let mut top_words = 0;
     while let Some(&x) = t.get(j) {
         if j > k + 12 {
             return false;
         }
         match x {
             Tok::Cmp => break,
-            Tok::Word | Tok::Kw => seen_value = true,
+            Tok::Word | Tok::Kw => {
+                seen_value = true;
+                if depth <= 0 {
+                    top_words += 1;
+                    if top_words > 1 {
+                        return false;
+                    }
+                }
+            }
             Tok::Num | Tok::Str { closed: true } | Tok::Var | Tok::Func { .. } => {
                 seen_value = true;
                 words_only = false;
             }
-            Tok::Op | Tok::LParen | Tok::RParen | Tok::Comma => words_only = false,
+            Tok::LParen => {
+                depth += 1;
+                words_only = false;
+            }
+            Tok::RParen => {
+                depth -= 1;
+                words_only = false;
+            }
+            Tok::Op | Tok::Comma => words_only = false,
             _ => return false,
         }
         j += 1;
@@ -239,7 +266,9 @@ fn operand_then_sql(t: &[Tok], k: usize) -> bool {
     match v {
         Tok::Str { closed: false } => next.is_none(),
         Tok::Str { closed: true } => next.is_some_and(continues_sql),
-        Tok::Num | Tok::Var | Tok::Word | Tok::Kw => next.is_none_or(continues_sql),
+        Tok::Num | Tok::Var => next.is_none_or(continues_sql),
+        // A bare word ending the input (`x" and white`) is prose, not an operand.
+        Tok::Word | Tok::Kw => next.is_some_and(continues_sql),
         Tok::Func { .. } => true,
         _ => false,
     }
@@ -364,4 +393,15 @@ fn metadata_probe(s: &[u8], f: Features) -> Option<Hit> {
             s.get(j).is_none_or(|c| *c == b')')
         });
     meta.then_some(("sqli.metadata_function", 0.75))
+}
+
+/// `several words '#`: a `#` after a quote that closes multi-word text is prose (a product
+/// name, a note), unlike `admin'#` or `x' --`.
+fn prose_then_hash(s: &[u8], ctx: Ctx) -> bool {
+    let q = if ctx == Ctx::Double { b'"' } else { b'\'' };
+    let Some(p) = s.iter().position(|&c| c == q) else { return false };
+    let before = s.get(..p).unwrap_or_default();
+    let after = s.get(p + 1..).unwrap_or_default();
+    let hash = after.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'#');
+    hash && before.trim_ascii().contains(&b' ')
 }

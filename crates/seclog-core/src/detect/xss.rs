@@ -175,7 +175,12 @@ pub(crate) fn detect_xss(s: &[u8], f: Features) -> Option<Hit> {
     if let Some(h) = scheme(s) {
         hit(h);
     }
-    if f.any(DOT | PAREN | DASH | LT | OTHER) && SINK_SET.any(s, |_, _| true) {
+    if f.any(DOT | PAREN | DASH | LT | OTHER)
+        && SINK_SET.any(s, |_, p| {
+            // A path segment named after a sink (`/manual/document.cookie`) is not script.
+            p == 0 || s.get(p - 1) != Some(&b'/')
+        })
+    {
         hit(("xss.script_sink", 0.8));
     }
     if let Some(p) = find_seq(s, 0, b"expression") {
