@@ -271,7 +271,9 @@ pub(crate) fn detect_cmdi(s: &[u8]) -> Option<Hit> {
         match c {
             b'\\' if s.get(i + 1).is_some_and(|n| n.is_ascii_alphanumeric() || *n == b'/') => {}
             b'$' if s.get(i + 1) == Some(&b'@') => i += 1,
-            b'\'' | b'"' if i > 0 && s.get(i - 1).is_some_and(u8::is_ascii_alphanumeric) => {}
+            b'\'' | b'"'
+                if (i > 0 && s.get(i - 1).is_some_and(u8::is_ascii_alphanumeric))
+                    || s.get(i + 1).is_some_and(|n| n.is_ascii_alphanumeric() || *n == c) => {}
             _ => v.push(c),
         }
         i += 1;
@@ -284,6 +286,11 @@ pub(crate) fn detect_cmdi(s: &[u8]) -> Option<Hit> {
     }
     if let Some(h) = windows_for(&v) {
         hit(h);
+    }
+    if v.contains(&b'{') {
+        if let Some(h) = brace_command(&v) {
+            hit(h);
+        }
     }
     best
 }
@@ -469,13 +476,99 @@ fn shell_args(after: &[u8]) -> bool {
 
 /// cmd.exe conditionals: `if [/i] [not] exist|defined|errorlevel|cmdextversion ...`,
 /// `if a geq b ...`.
+/// Rules that can fire on a segment made of letters, digits, blanks and `=` only: cmd.exe `if`,
+/// shell `alias name=...`, and a command prefix (`time`, `nohup`, ...) before a command word.
+pub(crate) fn start_rules(seg: &[u8]) -> Option<Hit> {
+    windows_if(seg).or_else(|| alias_definition(seg)).or_else(|| prefixed_command(seg))
+}
+
+/// `alias [-opts|+opts] name=value`.
+fn alias_definition(seg: &[u8]) -> Option<Hit> {
+    let rest = seg.trim_ascii_start().strip_prefix(b"alias")?;
+    if !rest.first().is_some_and(u8::is_ascii_whitespace) {
+        return None;
+    }
+    let mut words = rest.split(|c| c.is_ascii_whitespace()).filter(|w| !w.is_empty());
+    let mut w = words.next()?;
+    while w.first().is_some_and(|c| *c == b'-' || *c == b'+') {
+        w = words.next()?;
+    }
+    let eq = w.iter().position(|&c| c == b'=')?;
+    (eq > 0).then_some(("cmdi.alias_definition", 0.85))
+}
+
+/// Commands that run another command: `time sh -c ...`, `nohup ifconfig`, `strace id`.
+const PREFIX_CMDS: &[&[u8]] =
+    &[b"time", b"nohup", b"strace", b"nice", b"timeout", b"sudo", b"doas", b"xargs", b"env"];
+
+fn prefixed_command(seg: &[u8]) -> Option<Hit> {
+    let seg = seg.trim_ascii_start();
+    let sp = seg.iter().position(u8::is_ascii_whitespace)?;
+    let first = seg.get(..sp)?;
+    if !PREFIX_CMDS.contains(&first) {
+        return None;
+    }
+    let (w, _, _) = first_command(seg.get(sp..)?)?;
+    (!WEAK_SET.contains(w)).then_some(("cmdi.prefixed_command", 0.8))
+}
+
+/// Directories holding system binaries: naming one at the start of a command segment runs it.
+const BIN_DIRS: &[&[u8]] =
+    &[b"/bin/", b"/sbin/", b"/usr/bin/", b"/usr/sbin/", b"/usr/local/bin/", b"bin/", b"sbin/"];
+
+fn binary_path(seg: &[u8]) -> Option<Hit> {
+    let seg = seg.trim_ascii_start();
+    let hit = BIN_DIRS.iter().any(|d| {
+        seg.strip_prefix(*d).is_some_and(|r| r.first().is_some_and(u8::is_ascii_alphabetic))
+    });
+    hit.then_some(("cmdi.binary_path", 0.8))
+}
+
+/// Brace expansion yielding a command word: `{,ifconfig}`, `{id,}`, `c{a,oun}t`.
+fn brace_command(v: &[u8]) -> Option<Hit> {
+    let mut from = 0;
+    while let Some(o) = v.get(from..).and_then(|r| r.iter().position(|&c| c == b'{')) {
+        let open = from + o;
+        from = open + 1;
+        let Some(len) = v.get(open + 1..).and_then(|r| r.iter().take(64).position(|&c| c == b'}'))
+        else {
+            continue;
+        };
+        let inner = v.get(open + 1..open + 1 + len).unwrap_or_default();
+        if !inner.contains(&b',')
+            || !inner.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b',' | b'-' | b'_'))
+        {
+            continue;
+        }
+        let word = |b: &u8| b.is_ascii_alphanumeric();
+        let pre_start =
+            v.get(..open).and_then(|r| r.iter().rposition(|c| !word(c))).map_or(0, |p| p + 1);
+        let prefix = v.get(pre_start..open).unwrap_or_default();
+        let after = open + 1 + len + 1;
+        let suf_len = v.get(after..).map_or(0, |r| r.iter().take_while(|c| word(c)).count());
+        let suffix = v.get(after..after + suf_len).unwrap_or_default();
+        for alt in inner.split(|&c| c == b',') {
+            let mut cand = Vec::with_capacity(prefix.len() + alt.len() + suffix.len());
+            cand.extend_from_slice(prefix);
+            cand.extend_from_slice(alt);
+            cand.extend_from_slice(suffix);
+            if STRONG_SET.contains(cand.as_slice()) && !cand.is_empty() {
+                return Some(("cmdi.brace_expansion", 0.85));
+            }
+        }
+    }
+    None
+}
+
 pub(crate) fn windows_if(seg: &[u8]) -> Option<Hit> {
-    let mut words = seg.split(|c| c.is_ascii_whitespace()).filter(|w| !w.is_empty()).take(6);
+    let seg = seg.trim_ascii_start();
+    let mut words =
+        seg.split(|c| c.is_ascii_whitespace() || *c == b'/').filter(|w| !w.is_empty()).take(6);
     if words.next()? != b"if" {
         return None;
     }
     let mut w = words.next()?;
-    if w == b"/i" {
+    if w == b"i" {
         w = words.next()?;
     }
     if w == b"not" {
@@ -483,7 +576,12 @@ pub(crate) fn windows_if(seg: &[u8]) -> Option<Hit> {
     }
     let kw = |x: &[u8]| matches!(x, b"exist" | b"defined" | b"errorlevel" | b"cmdextversion");
     let cmp = |x: &[u8]| matches!(x, b"equ" | b"neq" | b"lss" | b"leq" | b"gtr" | b"geq");
-    if kw(w) || words.next().is_some_and(cmp) {
+    // `if [/i] [not] a==b command`: cmd.exe string comparison (no spaces needed around `==`).
+    let window = seg.get(..seg.len().min(80)).unwrap_or_default();
+    let string_cmp = find_seq(window, 0, b"==").is_some_and(|p| {
+        window.get(p + 2..).is_some_and(|r| r.iter().any(|c| !c.is_ascii_whitespace()))
+    });
+    if kw(w) || string_cmp || words.next().is_some_and(cmp) {
         Some(("cmdi.windows_if", 0.85))
     } else {
         None
@@ -522,7 +620,10 @@ fn command_words(v: &[u8]) -> Option<Hit> {
                 }
             }
         }
-        if let Some(h) = windows_if(seg) {
+        if let Some(h) = binary_path(seg) {
+            best = Some(h);
+        }
+        if let Some(h) = start_rules(seg) {
             best = Some(h);
         }
     }

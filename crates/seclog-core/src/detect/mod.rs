@@ -131,7 +131,7 @@ pub(crate) fn analyse(n: &Normalized, raw: &str, gated: bool) -> Vec<Finding> {
     if f.may_be_cmdi() {
         push(AttackClass::Cmdi, cmdi::detect_cmdi(s));
     } else {
-        push(AttackClass::Cmdi, cmdi::windows_if(s));
+        push(AttackClass::Cmdi, cmdi::start_rules(s));
     }
     out
 }
