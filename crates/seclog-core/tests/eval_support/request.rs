@@ -71,6 +71,28 @@ fn json_values(v: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// Attribute values and text nodes of an XML body (entities are left for the detector).
+fn xml_values(body: &str, out: &mut Vec<String>) {
+    let mut rest = body;
+    while let Some(lt) = rest.find('<') {
+        let text = rest[..lt].trim();
+        if !text.is_empty() {
+            out.push(text.to_string());
+        }
+        let Some(gt) = rest[lt..].find('>') else { break };
+        let tag = &rest[lt + 1..lt + gt];
+        let mut t = tag;
+        while let Some(eq) = t.find('=') {
+            let after = t[eq + 1..].trim_start();
+            let Some(q) = after.chars().next().filter(|c| *c == '"' || *c == '\'') else { break };
+            let Some(end) = after[1..].find(q) else { break };
+            out.push(after[1..1 + end].to_string());
+            t = &after[1 + end + 1..];
+        }
+        rest = &rest[lt + gt + 1..];
+    }
+}
+
 /// Part bodies and `filename` parameters of a multipart body (split on lines starting `--`).
 fn multipart_values(body: &str, out: &mut Vec<String>) {
     for part in body.split("\n--").flat_map(|p| p.split("\r\n--")) {
@@ -112,6 +134,8 @@ pub(crate) fn request_inputs(req: &Value, user_agent: Option<&str>) -> Vec<Strin
             if let Ok(v) = serde_json::from_str::<Value>(body) {
                 json_values(&v, &mut out);
             }
+        } else if content_type.contains("xml") {
+            xml_values(body, &mut out);
         } else if content_type.starts_with("multipart/form-data") {
             multipart_values(body, &mut out);
         } else if content_type.is_empty()
