@@ -130,6 +130,14 @@ pub(crate) fn request_inputs(req: &Value, user_agent: Option<&str>) -> Vec<Strin
         .unwrap_or_default();
     if let Some(body) = req["data"].as_str() {
         out.push(body.to_string());
+        // Without a Content-Type the body is sniffed: `<` starts XML, `{`/`[` JSON, else a form.
+        let sniffed = match body.trim_start().chars().next() {
+            _ if !content_type.is_empty() => content_type.clone(),
+            Some('<') => "application/xml".to_string(),
+            Some('{' | '[') => "application/json".to_string(),
+            _ => String::new(),
+        };
+        let content_type = sniffed;
         if content_type.starts_with("application/json") {
             if let Ok(v) = serde_json::from_str::<Value>(body) {
                 json_values(&v, &mut out);
