@@ -7,6 +7,7 @@
 //! all passes are linear in the (bounded) input length.
 
 mod cmdi;
+mod js;
 mod normalize;
 mod path;
 mod patterns;

@@ -91,9 +91,10 @@ impl Features {
     }
 
     /// The XSS analyser needs `<` (tags), `=` (attributes), `:` (URL schemes), `.`/`(`/`-`
-    /// (script sinks, CSS expressions).
+    /// (script sinks, CSS expressions, UTF-7), a back-quote (tagged templates), `[`/`!` or a
+    /// high byte (JSFuck, computed access, high-bit ASCII, all classed `OTHER`).
     pub(crate) fn may_be_xss(self) -> bool {
-        self.any(LT | EQ | COLON | DOT | PAREN | DASH | OTHER)
+        self.any(LT | EQ | COLON | DOT | PAREN | DASH | QUOTE | OTHER)
     }
 
     /// Path traversal needs a dot or a slash.

@@ -34,6 +34,11 @@ fn xss_examples() {
         "<a href=\"javascript:alert(1)\">",
         "%3Csvg%20onload%3Dalert(1)%3E",
         "<div style=\"width: expression(alert(1))\">",
+        "self[\"alert\"](1)",
+        "document /*x*/ . cookie",
+        "[].sort.call`${alert}1337`",
+        "(![]+[])[+!+[]]",
+        "+ADw-script+AD4-alert(1)",
     ] {
         assert!(has(s, AttackClass::Xss), "{s}");
     }
@@ -85,6 +90,8 @@ fn benign_examples() {
         "/.well-known/security.txt",
         "JavaScript: The Good Parts",
         "100% cotton",
+        "please confirm (yes or no)",
+        "the alert level is high",
     ] {
         assert!(classes(s).is_empty(), "{s}: {:?}", detect(s));
     }

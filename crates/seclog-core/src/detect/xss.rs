@@ -1,7 +1,7 @@
 //! Cross-site scripting: a small HTML tokeniser looking at tags, attributes and URL schemes.
 
 use super::patterns::PatternSet;
-use super::prefilter::{Features, DASH, DOT, EQ, LT, OTHER, PAREN};
+use super::prefilter::{Features, DASH, DOT, EQ, LT, OTHER, PAREN, QUOTE};
 use super::sql_lex::find_seq;
 use super::sqli::Hit;
 use std::sync::LazyLock;
@@ -182,6 +182,15 @@ pub(crate) fn detect_xss(s: &[u8], f: Features) -> Option<Hit> {
         })
     {
         hit(("xss.script_sink", 0.8));
+    }
+    if f.any(PAREN | QUOTE | DASH | DOT | OTHER) {
+        let v = super::js::js_view(s);
+        if let Some(h) = super::js::detect_js(s, &v) {
+            hit(h);
+        }
+        if v.len() != s.len() && SINK_SET.any(&v, |_, p| p == 0 || v.get(p - 1) != Some(&b'/')) {
+            hit(("xss.script_sink", 0.8));
+        }
     }
     if let Some(p) = find_seq(s, 0, b"expression") {
         let before = s.get(..p).unwrap_or_default();
