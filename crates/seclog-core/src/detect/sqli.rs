@@ -19,6 +19,9 @@ pub(crate) fn detect_sqli(s: &[u8], f: Features) -> Option<Hit> {
     if f.sql_single_token() {
         return best;
     }
+    if best.is_none() {
+        best = pg_cast(s);
+    }
     let mut buf = Vec::with_capacity(MAX_TOKENS);
     for ctx in [Ctx::None, Ctx::Single, Ctx::Double] {
         let q = match ctx {
@@ -79,6 +82,10 @@ fn judge(t: &[Tok], ctx: Ctx, s: &[u8]) -> Option<Hit> {
                 hit(("sqli.string_break_stacked", 0.9));
             }
             (Some(Tok::Clause), _) => hit(("sqli.string_break_clause", 0.9)),
+            // `admin';` — a one-word value whose quote is closed and the statement ended.
+            (Some(Tok::Semi), None) if k == 1 && !prose_before_quote(s, ctx) => {
+                hit(("sqli.string_break_terminator", 0.7))
+            }
             (Some(Tok::Stmt), Some(n))
                 if !matches!(n, Tok::Word | Tok::Op | Tok::Str { closed: false }) =>
             {
@@ -113,6 +120,15 @@ fn judge(t: &[Tok], ctx: Ctx, s: &[u8]) -> Option<Hit> {
                         Some(Tok::Union | Tok::Clause) => hit(("sqli.paren_break", 0.85)),
                         Some(Tok::Semi) if matches!(at(n + 1), Some(Tok::Stmt)) => {
                             hit(("sqli.paren_break", 0.85))
+                        }
+                        // `) like (`, `) = 1`: closing an expression to compare it.
+                        Some(Tok::Cmp)
+                            if matches!(
+                                at(n + 1),
+                                Some(Tok::LParen | Tok::Num | Tok::Str { closed: true })
+                            ) =>
+                        {
+                            hit(("sqli.paren_break", 0.75))
                         }
                         _ => {}
                     }
@@ -189,6 +205,11 @@ fn judge(t: &[Tok], ctx: Ctx, s: &[u8]) -> Option<Hit> {
                 }
                 if let Some(h) = select_from(t, k) {
                     hit(h);
+                }
+                // A value that opens with a statement applied to a call or variable:
+                // `select if(x`, `SELECT CHAR(`, `DECLARE @x`, `select @@version`.
+                if k == 0 && matches!(at(skip_c(k + 1)), Some(Tok::Func { .. } | Tok::Var)) {
+                    hit(("sqli.statement_expression", 0.75));
                 }
             }
             Tok::Num | Tok::Str { closed: true }
@@ -393,6 +414,27 @@ fn metadata_probe(s: &[u8], f: Features) -> Option<Hit> {
             s.get(j).is_none_or(|c| *c == b')')
         });
     meta.then_some(("sqli.metadata_function", 0.75))
+}
+
+/// Does text with a blank in it precede the first quote of the context?
+fn prose_before_quote(s: &[u8], ctx: Ctx) -> bool {
+    let q = if ctx == Ctx::Double { b'"' } else { b'\'' };
+    let p = s.iter().position(|&c| c == q).unwrap_or(s.len());
+    s.get(..p).unwrap_or_default().trim_ascii().contains(&b' ')
+}
+
+/// PostgreSQL cast of a literal or parenthesised expression: `')::int`, `'x'::jsonb`.
+fn pg_cast(s: &[u8]) -> Option<Hit> {
+    let mut from = 0;
+    while let Some(p) = find_seq(s, from, b"::") {
+        from = p + 2;
+        let before = p.checked_sub(1).and_then(|i| s.get(i));
+        let after = s.get(p + 2);
+        if matches!(before, Some(b')' | b'\'')) && after.is_some_and(u8::is_ascii_alphabetic) {
+            return Some(("sqli.pg_cast", 0.75));
+        }
+    }
+    None
 }
 
 /// `several words '#`: a `#` after a quote that closes multi-word text is prose (a product
