@@ -211,6 +211,12 @@ fn judge(t: &[Tok], ctx: Ctx, s: &[u8]) -> Option<Hit> {
                 if k == 0 && matches!(at(skip_c(k + 1)), Some(Tok::Func { .. } | Tok::Var)) {
                     hit(("sqli.statement_expression", 0.75));
                 }
+                // `declare @s`, `exec (@s)`, `set @s = ...` anywhere in the value.
+                let n = skip_c(k + 1);
+                let n = if at(n) == Some(Tok::LParen) { n + 1 } else { n };
+                if at(n) == Some(Tok::Var) {
+                    hit(("sqli.statement_variable", 0.8));
+                }
             }
             Tok::Num | Tok::Str { closed: true }
                 if matches!(at(k + 1), Some(Tok::Clause)) && k + 1 < t.len() =>
@@ -223,7 +229,38 @@ fn judge(t: &[Tok], ctx: Ctx, s: &[u8]) -> Option<Hit> {
             _ => {}
         }
     }
+    if let Some(h) = expression_truncation(t) {
+        hit(h);
+    }
     best
+}
+
+/// An arithmetic/parenthesised expression cut off by an empty trailing comment: `1 * 1 --`,
+/// `( (select ( 1)) ) --`, `1*1/*`. Bare words are not allowed (prose ending in `--`).
+fn expression_truncation(t: &[Tok]) -> Option<Hit> {
+    let (last, body) = t.split_last()?;
+    if *last != (Tok::Comment { empty: true }) || body.len() < 2 {
+        return None;
+    }
+    let sqlish = body.iter().all(|x| {
+        matches!(
+            x,
+            Tok::Num
+                | Tok::Op
+                | Tok::LParen
+                | Tok::RParen
+                | Tok::Var
+                | Tok::Func { .. }
+                | Tok::Stmt
+                | Tok::Comma
+                | Tok::Str { closed: true }
+        )
+    });
+    let operator = body.iter().any(|x| matches!(x, Tok::Op | Tok::LParen | Tok::Stmt | Tok::Var));
+    // A real operand, so symbol strings such as passwords (`!@#$%`) do not qualify.
+    let operand =
+        body.iter().any(|x| matches!(x, Tok::Num | Tok::Func { .. } | Tok::Stmt | Tok::Str { .. }));
+    (sqlish && operator && operand).then_some(("sqli.expression_truncation", 0.7))
 }
 
 /// After a logical operator at `k - 1`: a short arithmetic/function expression, a comparison,

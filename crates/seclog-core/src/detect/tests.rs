@@ -20,6 +20,8 @@ fn sqli_examples() {
         "1 AND 1=1",
         "-1 UNION/**/SELECT password FROM users",
         "1%27%20or%20%271%27%3D%271",
+        "1 * 1 --",
+        "declare @s varchar(8000)",
     ] {
         assert!(has(s, AttackClass::Sqli), "{s}");
     }
@@ -91,6 +93,8 @@ fn benign_examples() {
         "JavaScript: The Good Parts",
         "100% cotton",
         "please confirm (yes or no)",
+        "!@#$%^&*()-",
+        "!@#$%",
         "the alert level is high",
     ] {
         assert!(classes(s).is_empty(), "{s}: {:?}", detect(s));
