@@ -1,7 +1,7 @@
 //! Cross-site scripting: a small HTML tokeniser looking at tags, attributes and URL schemes.
 
 use super::patterns::PatternSet;
-use super::prefilter::{Features, DASH, DOT, EQ, LT, OTHER, PAREN, QUOTE};
+use super::prefilter::{Features, DASH, DOT, EQ, LT, OTHER, PAREN, QUOTE, SLASH, WS};
 use super::sql_lex::find_seq;
 use super::sqli::Hit;
 use std::sync::LazyLock;
@@ -183,7 +183,9 @@ pub(crate) fn detect_xss(s: &[u8], f: Features) -> Option<Hit> {
     {
         hit(("xss.script_sink", 0.8));
     }
-    if f.any(PAREN | QUOTE | DASH | DOT | OTHER) {
+    // JavaScript rules need a call `(`, a back-quote, `[`/`!`/a high byte (classed OTHER) or `-`
+    // (UTF-7); sinks split by blanks or comments need a `.` and a blank or `/`.
+    if f.any(PAREN | QUOTE | DASH | OTHER) || (f.any(DOT) && f.any(WS | SLASH)) {
         let v = super::js::js_view(s);
         if let Some(h) = super::js::detect_js(s, &v) {
             hit(h);
