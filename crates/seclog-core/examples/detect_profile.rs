@@ -18,9 +18,11 @@ fn main() {
         "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101",
     ];
     if std::env::args().nth(1).as_deref() == Some("loop") {
-        // For `perf stat`: 1,000,000 detections over the mix; inputs/s = 1e6 / user seconds.
+        // For `perf stat` / `valgrind --tool=callgrind`: 10 x N detections over the mix
+        // (N = second argument, default 100,000).
+        let rounds: usize = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(100_000);
         let mut n = 0;
-        for _ in 0..100_000 {
+        for _ in 0..rounds {
             for s in inputs {
                 n += detect(std::hint::black_box(s)).len();
             }

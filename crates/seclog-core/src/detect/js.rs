@@ -55,45 +55,52 @@ pub(crate) fn js_view(s: &[u8]) -> Cow<'_, [u8]> {
 
 /// Judge the JS view `v` (and the normalised text `s`) for script-context XSS.
 pub(crate) fn detect_js(s: &[u8], v: &[u8]) -> Option<Hit> {
+    let has = |b: u8| v.contains(&b);
+    let (paren, tick, bracket) = (has(b'('), has(b'`'), has(b'['));
     // `alert(1)`, `eval(...)`, `alert`1``, `new Function(...)`.
-    let call = CALL_SET.any(v, |name, p| {
-        let before = p.checked_sub(1).and_then(|i| v.get(i));
-        let after = v.get(p + name.len());
-        let prefixed_new = name == b"newfunction";
-        (prefixed_new || !ident(before)) && matches!(after, Some(b'(' | b'`'))
-    });
+    let call = (paren || tick)
+        && CALL_SET.any(v, |name, p| {
+            let before = p.checked_sub(1).and_then(|i| v.get(i));
+            let after = v.get(p + name.len());
+            let prefixed_new = name == b"newfunction";
+            (prefixed_new || !ident(before)) && matches!(after, Some(b'(' | b'`'))
+        });
     if call {
         return Some(("xss.js_call", 0.85));
     }
     // `self["alert"]`, `(document)["cookie"]`, `window[...]`.
-    let global = GLOBAL_SET.any(v, |name, p| {
-        let before = p.checked_sub(1).and_then(|i| v.get(i));
-        let mut j = p + name.len();
-        while v.get(j) == Some(&b')') {
-            j += 1;
-        }
-        !ident(before) && v.get(j) == Some(&b'[') && matches!(v.get(j + 1), Some(b'"' | b'\''))
-    });
+    let global = bracket
+        && GLOBAL_SET.any(v, |name, p| {
+            let before = p.checked_sub(1).and_then(|i| v.get(i));
+            let mut j = p + name.len();
+            while v.get(j) == Some(&b')') {
+                j += 1;
+            }
+            !ident(before) && v.get(j) == Some(&b'[') && matches!(v.get(j + 1), Some(b'"' | b'\''))
+        });
     if global {
         return Some(("xss.js_computed_global", 0.85));
     }
     // Tagged-template calls: `[].sort.call`${alert}``, `Reflect.apply.call``.
-    if find_seq(v, 0, b".call`").is_some() || find_seq(v, 0, b".apply`").is_some() {
+    if tick && (find_seq(v, 0, b".call`").is_some() || find_seq(v, 0, b".apply`").is_some()) {
         return Some(("xss.js_template_call", 0.85));
     }
     // JSFuck: code written only with `[]()!+` (`+` may already be decoded to a blank).
     let t = s.trim_ascii();
-    if t.len() >= 4
+    if bracket
+        && t.len() >= 4
         && find_seq(t, 0, b"![]").is_some()
         && t.iter().all(|c| matches!(c, b'[' | b']' | b'(' | b')' | b'!' | b'+' | b' '))
     {
         return Some(("xss.jsfuck", 0.85));
     }
     // UTF-7 encoded tag: `+ADw-script+AD4-` (the `+` may be decoded to a blank).
-    let utf7 = [b"+adw-".as_slice(), b" adw-"].iter().any(|pat| {
-        find_seq(s, 0, pat)
-            .is_some_and(|p| s.get(p + 5).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'/'))
-    });
+    let utf7 = s.contains(&b'-')
+        && [b"+adw-".as_slice(), b" adw-"].iter().any(|pat| {
+            find_seq(s, 0, pat).is_some_and(|p| {
+                s.get(p + 5).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'/')
+            })
+        });
     if utf7 {
         return Some(("xss.utf7_tag", 0.85));
     }

@@ -466,8 +466,19 @@ fn skip_line(s: &[u8], i: usize) -> usize {
 
 pub(crate) fn find_seq(s: &[u8], from: usize, pat: &[u8]) -> Option<usize> {
     let hay = s.get(from..)?;
-    if pat.is_empty() || hay.len() < pat.len() {
+    let (&first, rest) = pat.split_first()?;
+    if hay.len() < pat.len() {
         return None;
     }
-    hay.windows(pat.len()).position(|w| w == pat).map(|p| p + from)
+    let last_start = hay.len() - pat.len();
+    let mut i = 0;
+    while i <= last_start {
+        let p = hay.get(i..=last_start)?.iter().position(|&c| c == first)?;
+        let at = i + p;
+        if hay.get(at + 1..at + pat.len()) == Some(rest) {
+            return Some(at + from);
+        }
+        i = at + 1;
+    }
+    None
 }

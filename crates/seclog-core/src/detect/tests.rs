@@ -153,6 +153,13 @@ mod props {
         }
 
         #[test]
+        fn find_seq_matches_naive_search(hay in "[ab.]{0,40}", pat in "[ab.]{1,4}", from in 0usize..45) {
+            let (h, p) = (hay.as_bytes(), pat.as_bytes());
+            let naive = h.get(from..).and_then(|r| r.windows(p.len()).position(|w| w == p)).map(|i| i + from);
+            prop_assert_eq!(sql_lex::find_seq(h, from, p), naive);
+        }
+
+        #[test]
         fn findings_are_bounded(s in "\\PC{0,300}") {
             let f = detect(&s);
             prop_assert!(f.len() <= AttackClass::ALL.len());
