@@ -27,11 +27,11 @@ use std::path::{Path, PathBuf};
 // half a point. They may only go UP as the detector improves; never lower them to make a change
 // pass. The issue's targets are asserted by the ignored `issue_targets` test.
 /// Floor for the libinjection SQLi true-positive rate, in percent.
-const FLOOR_LIB_SQLI: f64 = 96.0;
+const FLOOR_LIB_SQLI: f64 = 98.6;
 /// Floor for the libinjection XSS true-positive rate, in percent.
 const FLOOR_LIB_XSS: f64 = 99.3;
 /// Floor for the CRS paranoia-level-1 SQLi true-positive rate, in percent.
-const FLOOR_CRS_SQLI: f64 = 60.7;
+const FLOOR_CRS_SQLI: f64 = 62.6;
 /// Floor for the CRS paranoia-level-1 XSS true-positive rate, in percent.
 const FLOOR_CRS_XSS: f64 = 76.9;
 /// Floor for the CRS paranoia-level-1 path traversal true-positive rate, in percent.

@@ -316,8 +316,11 @@ pub(crate) fn lex(s: &[u8], ctx: Ctx, out: &mut Vec<Tok>) {
             }
             b'|' if next == b'|' => {
                 // Standard SQL string concatenation (MySQL's OR alias is rare in the wild and
-                // `a||b` is common in ordinary text): an operator, not a logical connective.
-                out.push(Tok::Op);
+                // `a||b` is common in ordinary text): an operator, not a logical connective —
+                // except after a number (`1 || 1=1`), where concatenation makes no sense.
+                let spaced = matches!(s.get(i + 2), Some(b' ' | b'(' | b'\t' | b'\n' | 0x0b));
+                let logic = spaced && out.last() == Some(&Tok::Num);
+                out.push(if logic { Tok::Logic } else { Tok::Op });
                 i += 2;
             }
             b'0'..=b'9' => {
@@ -325,14 +328,23 @@ pub(crate) fn lex(s: &[u8], ctx: Ctx, out: &mut Vec<Tok>) {
                 while s.get(j).is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'.') {
                     j += 1;
                 }
-                let tok = &s[i..j.min(s.len())];
+                let tok = s.get(i..j).unwrap_or_default();
                 let numeric = tok.iter().all(|c| c.is_ascii_digit() || *c == b'.' || *c == b'e')
                     || (tok.len() > 2
                         && tok.starts_with(b"0x")
-                        && tok[2..].iter().all(u8::is_ascii_hexdigit))
+                        && tok.get(2..).unwrap_or_default().iter().all(u8::is_ascii_hexdigit))
                     || (tok.len() > 2 && tok.starts_with(b"0b"));
-                out.push(if numeric { Tok::Num } else { Tok::Word });
-                i = j;
+                if numeric {
+                    out.push(Tok::Num);
+                    i = j;
+                } else if let Some(end) = number_glued_to_keyword(tok) {
+                    // `1e0union`, `3.2union`, `1and`: MySQL ends the number at the keyword.
+                    out.push(Tok::Num);
+                    i += end;
+                } else {
+                    out.push(Tok::Word);
+                    i = j;
+                }
             }
             b'.' if next.is_ascii_digit() => {
                 let mut j = i + 1;
@@ -364,6 +376,30 @@ pub(crate) fn lex(s: &[u8], ctx: Ctx, out: &mut Vec<Tok>) {
             }
         }
     }
+}
+
+/// Length of a decimal number (`1`, `1.`, `3.2`, `1e0`) at the start of `tok` when the rest of
+/// `tok` is a keyword that joins SQL (UNION, AND, OR, XOR, FROM, SELECT, ...).
+fn number_glued_to_keyword(tok: &[u8]) -> Option<usize> {
+    let mut n = tok.iter().position(|c| !c.is_ascii_digit())?;
+    if tok.get(n) == Some(&b'.') {
+        n += 1;
+        while tok.get(n).is_some_and(u8::is_ascii_digit) {
+            n += 1;
+        }
+    }
+    if tok.get(n) == Some(&b'e') && tok.get(n + 1).is_some_and(u8::is_ascii_digit) {
+        n += 1;
+        while tok.get(n).is_some_and(u8::is_ascii_digit) {
+            n += 1;
+        }
+    }
+    let rest = tok.get(n..)?;
+    matches!(
+        rest,
+        b"union" | b"and" | b"or" | b"xor" | b"from" | b"select" | b"order" | b"limit" | b"having"
+    )
+    .then_some(n)
 }
 
 fn body_empty(b: &[u8]) -> bool {
@@ -406,8 +442,9 @@ fn classify_word(s: &[u8], w: &[u8], call: bool, j: usize) -> (Tok, usize) {
         }
         b"into" => {
             let (n, e) = next_word(s, j);
+            // Writing query results to a file is an attack on its own.
             return if n == b"outfile" || n == b"dumpfile" {
-                (Tok::Clause, e)
+                (Tok::Func { danger: true }, e)
             } else {
                 (Tok::Kw, j)
             };
@@ -430,6 +467,9 @@ fn classify_word(s: &[u8], w: &[u8], call: bool, j: usize) -> (Tok, usize) {
             }
         }
         b"having" | b"procedure" => Tok::Clause,
+        // Statements stay statements before `(`: `select(1)`, `exec(@s)`, `union(select`.
+        b"select" | b"insert" | b"update" | b"delete" | b"drop" | b"exec" | b"execute"
+        | b"declare" => Tok::Stmt,
         _ if call => Tok::Func { danger: in_list(DANGER_FUNC, w) },
         _ if w.starts_with(b"xp_") || w.starts_with(b"sp_") || w.starts_with(b"master..") => {
             Tok::Func { danger: true }

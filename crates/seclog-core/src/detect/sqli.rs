@@ -69,9 +69,13 @@ fn judge(t: &[Tok], ctx: Ctx, s: &[u8]) -> Option<Hit> {
         while at(k) == Some(Tok::RParen) {
             k += 1;
         }
-        match (at(k), at(k + 1)) {
+        let op = k + 1;
+        if let Some(h) = break_expression(t, k, s, ctx) {
+            hit(h);
+        }
+        match (at(k), at(op)) {
             (Some(Tok::Logic), Some(n))
-                if operand_then_sql(t, k + 1) || matches!(n, Tok::LParen | Tok::Stmt) =>
+                if operand_then_sql(t, op) || matches!(n, Tok::LParen | Tok::Stmt) =>
             {
                 hit(("sqli.string_break_logic", 0.9));
             }
@@ -118,6 +122,13 @@ fn judge(t: &[Tok], ctx: Ctx, s: &[u8]) -> Option<Hit> {
                             hit(("sqli.paren_break", 0.85))
                         }
                         Some(Tok::Union | Tok::Clause) => hit(("sqli.paren_break", 0.85)),
+                        // `1) from users where x=`: the select list closed, its source named.
+                        Some(Tok::From)
+                            if at(n + 1) == Some(Tok::Word)
+                                && matches!(at(n + 2), Some(Tok::Clause | Tok::Kw)) =>
+                        {
+                            hit(("sqli.paren_break", 0.8))
+                        }
                         Some(Tok::Semi) if matches!(at(n + 1), Some(Tok::Stmt)) => {
                             hit(("sqli.paren_break", 0.85))
                         }
@@ -141,6 +152,21 @@ fn judge(t: &[Tok], ctx: Ctx, s: &[u8]) -> Option<Hit> {
                 }
                 if at(n) == Some(Tok::Stmt) {
                     hit(("sqli.union_select", 0.95));
+                }
+                // `-1 union`, `1/**/union#`, `-1 union 1,2,3--`: a value, then UNION with nothing
+                // English after it.
+                let mut p = k;
+                while p > 0 && matches!(at(p - 1), Some(Tok::Comment { .. })) {
+                    p -= 1;
+                }
+                let prev = p.checked_sub(1).and_then(at);
+                if matches!(prev, Some(Tok::Num | Tok::RParen | Tok::Str { closed: true }))
+                    && matches!(
+                        at(skip_c(k + 1)),
+                        None | Some(Tok::Num | Tok::LParen | Tok::Stmt | Tok::Var)
+                    )
+                {
+                    hit(("sqli.union_value", 0.8));
                 }
             }
             Tok::Semi => {
@@ -239,23 +265,50 @@ fn judge(t: &[Tok], ctx: Ctx, s: &[u8]) -> Option<Hit> {
 /// `( (select ( 1)) ) --`, `1*1/*`. Bare words are not allowed (prose ending in `--`).
 fn expression_truncation(t: &[Tok]) -> Option<Hit> {
     let (last, body) = t.split_last()?;
-    if *last != (Tok::Comment { empty: true }) || body.len() < 2 {
+    if *last != (Tok::Comment { empty: true }) || body.is_empty() {
         return None;
     }
-    let sqlish = body.iter().all(|x| {
-        matches!(
-            x,
-            Tok::Num
-                | Tok::Op
-                | Tok::LParen
-                | Tok::RParen
-                | Tok::Var
-                | Tok::Func { .. }
-                | Tok::Stmt
-                | Tok::Comma
-                | Tok::Str { closed: true }
-        )
-    });
+    // `1--`, `@@version/*`: a lone number or variable cut off.
+    if let [Tok::Num | Tok::Var] = body {
+        return Some(("sqli.expression_truncation", 0.7));
+    }
+    if body.len() < 2 {
+        return None;
+    }
+    // Parenthesised logic (`( 1 or @a ) --`, `( binary cos ( 'b') ) --`) as well as arithmetic.
+    let logic = body.first() == Some(&Tok::LParen)
+        && body.iter().all(|x| {
+            matches!(
+                x,
+                Tok::Num
+                    | Tok::Op
+                    | Tok::LParen
+                    | Tok::RParen
+                    | Tok::Var
+                    | Tok::Func { .. }
+                    | Tok::Stmt
+                    | Tok::Comma
+                    | Tok::Str { closed: true }
+                    | Tok::Logic
+                    | Tok::Cmp
+                    | Tok::Kw
+            )
+        });
+    let sqlish = logic
+        || body.iter().all(|x| {
+            matches!(
+                x,
+                Tok::Num
+                    | Tok::Op
+                    | Tok::LParen
+                    | Tok::RParen
+                    | Tok::Var
+                    | Tok::Func { .. }
+                    | Tok::Stmt
+                    | Tok::Comma
+                    | Tok::Str { closed: true }
+            )
+        });
     let operator = body.iter().any(|x| matches!(x, Tok::Op | Tok::LParen | Tok::Stmt | Tok::Var));
     // A real operand, so symbol strings such as passwords (`!@#$%`) do not qualify.
     let operand =
@@ -354,8 +407,12 @@ fn select_from(t: &[Tok], k: usize) -> Option<Hit> {
         match x {
             Tok::From => {
                 let src = t.get(j + 1)?;
-                return (sqlish && matches!(src, Tok::Word | Tok::Kw | Tok::LParen | Tok::Var))
-                    .then_some(("sqli.select_from", 0.75));
+                let source = matches!(src, Tok::Word | Tok::Kw | Tok::LParen | Tok::Var);
+                // `(select id from users limit 1`: a parenthesised query with a clause.
+                let nested = k > 0
+                    && t.get(k - 1) == Some(&Tok::LParen)
+                    && matches!(t.get(j + 2), Some(Tok::Clause | Tok::RParen));
+                return ((sqlish || nested) && source).then_some(("sqli.select_from", 0.75));
             }
             Tok::Word | Tok::Kw => {}
             Tok::Func { .. }
@@ -483,4 +540,66 @@ fn prose_then_hash(s: &[u8], ctx: Ctx) -> bool {
     let after = s.get(p + 1..).unwrap_or_default();
     let hash = after.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'#');
     hash && before.trim_ascii().contains(&b' ')
+}
+
+/// After the assumed string closes (`t[k]` is the first token after it and its closers): an
+/// operator, a short SQL expression without prose, and then a re-opened string or a comment —
+/// the quote-balancing injection `x' = 'x`, `aa'like-'aa`, `1' -1 or '1`, `x' in (0)#`.
+fn break_expression(t: &[Tok], k: usize, s: &[u8], ctx: Ctx) -> Option<Hit> {
+    if !matches!(t.get(k), Some(Tok::Op | Tok::Cmp | Tok::Logic)) {
+        return None;
+    }
+    let rest = t.get(k..)?;
+    let (last, mid) = rest.split_last()?;
+    if mid.len() > 12 {
+        return None;
+    }
+    let words = mid.iter().any(|x| matches!(x, Tok::Word));
+    match last {
+        // The re-opened string is the context's quote and holds a short operand (`'1`, `'aa`),
+        // not the rest of a sentence; prose may not mix strings and bare words.
+        Tok::Str { closed: false } => {
+            let q = if ctx == Ctx::Double { b'"' } else { b'\'' };
+            let p = s.iter().rposition(|&c| c == q)?;
+            let tail = s.get(p + 1..)?.trim_ascii_end();
+            let doubled = p.checked_sub(1).and_then(|i| s.get(i)) == Some(&q);
+            let short = tail.len() <= 6
+                && !doubled
+                && !prose_before_quote(s, ctx)
+                && tail.iter().all(|c| c.is_ascii_alphanumeric())
+                && !(words && mid.iter().any(|x| matches!(x, Tok::Str { closed: true })));
+            if !short {
+                return None;
+            }
+        }
+        // Cut off by a comment: no bare words at all.
+        Tok::Comment { .. } if !words => {}
+        _ => return None,
+    }
+    let mut prev_word = false;
+    for x in mid {
+        let word = matches!(x, Tok::Word);
+        if word && prev_word {
+            return None;
+        }
+        prev_word = word;
+        if !matches!(
+            x,
+            Tok::Num
+                | Tok::Str { closed: true }
+                | Tok::Word
+                | Tok::Var
+                | Tok::Func { .. }
+                | Tok::Kw
+                | Tok::Logic
+                | Tok::Cmp
+                | Tok::Op
+                | Tok::LParen
+                | Tok::RParen
+                | Tok::Comma
+        ) {
+            return None;
+        }
+    }
+    Some(("sqli.string_break_expression", 0.75))
 }

@@ -22,6 +22,21 @@ fn sqli_examples() {
         "1%27%20or%20%271%27%3D%271",
         "1 * 1 --",
         "declare @s varchar(8000)",
+        // quote-balancing expressions after a string break
+        "aa'like-'aa",
+        "1' -1 or '1",
+        "x' in (0)#",
+        // parenthesised logic / lone operand cut off by a comment
+        " ( @a OR 'b' )  --",
+        "1--",
+        // number glued to a keyword, UNION after a value, `||` after a number
+        "1e0UNION SELECT 2",
+        "-1#x\nunion",
+        "1 || 1 = 1",
+        // statements before `(`, parenthesised SELECT with a clause, INTO OUTFILE
+        "select (id),(2),3 from bar where",
+        "(select id from users limit 1,1)",
+        "1 into outfile 'x'",
     ] {
         assert!(has(s, AttackClass::Sqli), "{s}");
     }
@@ -96,6 +111,12 @@ fn benign_examples() {
         "!@#$%^&*()-",
         "!@#$%",
         "the alert level is high",
+        "O'Brien - O'Neil",
+        "necklace length 16\" or 18\"",
+        "SMALL \"&\" SIGN",
+        "the european union",
+        "5685587||ORDER=||SECTION_ID=||PAGE=2",
+        "(see page 1) --",
     ] {
         assert!(classes(s).is_empty(), "{s}: {:?}", detect(s));
     }
