@@ -235,6 +235,22 @@ pub(crate) const STRONG_CMDS: &[&[u8]] = &[
     b"su",
     b"doas",
     b"pkexec",
+    // administration and build tools
+    b"ansible",
+    b"cscli",
+    b"visudo",
+    b"rmt",
+    b"lastlog",
+    b"lastlogin",
+    b"cpulimit",
+    b"aptitude",
+    b"base64",
+    b"bsdtar",
+    b"c89",
+    b"c99",
+    b"perf",
+    b"trap",
+    b"chef",
 ];
 
 /// Of the above, those that are also common English words: need a shell-like argument.
@@ -247,5 +263,5 @@ pub(crate) const WEAK_CMDS: &[&[u8]] = &[
     b"mount", b"ed", b"su", b"cc", b"cd", b"ln", b"ls", b"rm", b"mv", b"cp", b"dd", b"wc", b"od",
     b"nl", b"env", b"source", b"export", b"exec", b"eval", b"route", b"tee", b"del", b"erase",
     b"ren", b"service", b"timeout", b"php", b"node", b"java", b"finger", b"lynx", b"du", b"df",
-    b"reg", b"sh", b"nc", b"tar", b"zip", b"make",
+    b"reg", b"sh", b"nc", b"tar", b"zip", b"make", b"trap", b"chef",
 ];

@@ -39,6 +39,9 @@ pub(crate) fn detect_cmdi(s: &[u8]) -> Option<Hit> {
     if let Some(h) = windows_for(&v) {
         hit(h);
     }
+    if let Some(h) = shell_dash_c(&v).or_else(|| dir_stack(&v)) {
+        hit(h);
+    }
     if v.contains(&b'{') {
         if let Some(h) = brace_command(&v) {
             hit(h);
@@ -186,8 +189,17 @@ fn first_command(seg: &[u8]) -> Option<(&[u8], &[u8], bool)> {
     while w.last().is_some_and(|c| c.is_ascii_digit() || *c == b'.') {
         w = w.get(..w.len() - 1).unwrap_or_default();
     }
-    if w.is_empty() || !STRONG_SET.contains(w) {
+    // Tool families named `<tool>-<subcommand>` (`ansible-playbook`, `rmt-tar`).
+    let family = || {
+        let dash = w.iter().position(|&c| c == b'-')?;
+        let head = w.get(..dash)?;
+        (STRONG_SET.contains(head) && !WEAK_SET.contains(head)).then_some(head)
+    };
+    if w.is_empty() {
         return None;
+    }
+    if !STRONG_SET.contains(w) {
+        w = family()?;
     }
     Some((w, after, had_path))
 }
@@ -260,8 +272,8 @@ fn prefixed_command(seg: &[u8]) -> Option<Hit> {
     if !PREFIX_CMDS.contains(&first) {
         return None;
     }
-    let (w, _, _) = first_command(seg.get(sp..)?)?;
-    (!WEAK_SET.contains(w)).then_some(("cmdi.prefixed_command", 0.8))
+    let (w, after, _) = first_command(seg.get(sp..)?)?;
+    (!WEAK_SET.contains(w) || shell_args(after)).then_some(("cmdi.prefixed_command", 0.8))
 }
 
 /// Directories holding system binaries: naming one at the start of a command segment runs it.
@@ -401,4 +413,48 @@ fn windows_for(v: &[u8]) -> Option<Hit> {
         }
     }
     None
+}
+
+/// Shells and interpreters that run their `-c` / `/c` argument as a command line.
+const SHELLS: &[&[u8]] =
+    &[b"sh", b"bash", b"zsh", b"dash", b"ksh", b"csh", b"tcsh", b"$shell", b"cmd", b"powershell"];
+
+/// `sh -c whoami`, `c89 -wrapper sh,-c,id`, `$SHELL -c "..."`, `cmd /c dir`: a shell given a
+/// command string anywhere in the value.
+fn shell_dash_c(v: &[u8]) -> Option<Hit> {
+    let mut from = 0;
+    while let Some(p) = find_seq(v, from, b"c") {
+        from = p + 1;
+        let flag = p.checked_sub(1).and_then(|i| v.get(i)).copied();
+        if !matches!(flag, Some(b'-' | b'/')) {
+            continue;
+        }
+        if !v.get(p + 1).is_some_and(|c| matches!(c, b' ' | b',' | b'\t' | b'"' | b'\'')) {
+            continue;
+        }
+        let mut e = p - 1;
+        let mut gap = false;
+        while e > 0 && v.get(e - 1).is_some_and(|c| matches!(c, b' ' | b',' | b'\t')) {
+            e -= 1;
+            gap = true;
+        }
+        let mut b = e;
+        while b > 0 && v.get(b - 1).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'$') {
+            b -= 1;
+        }
+        let word = v.get(b..e).unwrap_or_default();
+        if gap && SHELLS.contains(&word) {
+            return Some(("cmdi.shell_command_string", 0.85));
+        }
+    }
+    None
+}
+
+/// A value that is a shell directory-stack reference: `~+`, `~-`, `~+2`, `~-1`.
+fn dir_stack(v: &[u8]) -> Option<Hit> {
+    let t = v.trim_ascii();
+    let rest = t.strip_prefix(b"~")?;
+    let (sign, digits) = rest.split_first()?;
+    (matches!(sign, b'+' | b'-') && digits.iter().all(u8::is_ascii_digit))
+        .then_some(("cmdi.dir_stack_expansion", 0.7))
 }

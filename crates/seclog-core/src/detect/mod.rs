@@ -13,6 +13,7 @@ mod normalize;
 mod path;
 mod patterns;
 mod prefilter;
+mod sql_extra;
 mod sql_lex;
 mod sqli;
 mod xss;

