@@ -33,9 +33,9 @@ const FLOOR_LIB_XSS: f64 = 99.3;
 /// Floor for the CRS paranoia-level-1 SQLi true-positive rate, in percent.
 const FLOOR_CRS_SQLI: f64 = 81.0;
 /// Floor for the CRS paranoia-level-1 XSS true-positive rate, in percent.
-const FLOOR_CRS_XSS: f64 = 76.9;
+const FLOOR_CRS_XSS: f64 = 88.7;
 /// Floor for the CRS paranoia-level-1 path traversal true-positive rate, in percent.
-const FLOOR_CRS_PATH: f64 = 76.2;
+const FLOOR_CRS_PATH: f64 = 81.6;
 /// Floor for the CRS paranoia-level-1 command injection true-positive rate, in percent.
 const FLOOR_CRS_CMDI: f64 = 87.3;
 /// Ceiling for the false-positive rate on all benign rows, in percent (may only go DOWN).

@@ -17,6 +17,7 @@ mod sql_extra;
 mod sql_lex;
 mod sqli;
 mod xss;
+mod xss_extra;
 
 pub use normalize::{normalise, Normalized, MAX_ROUNDS};
 

@@ -114,6 +114,9 @@ pub(crate) fn detect_path(n: &Normalized, raw: &str) -> Option<Hit> {
         let _ = p;
         hit(("path.file_scheme", 0.85));
     }
+    if hex_path_chars(&s) {
+        hit(("path.hex_spelled_dot_slash", 0.8));
+    }
     if n.null_byte && climbs > 0 {
         hit(("path.null_byte_truncation", 0.9));
     }
@@ -166,4 +169,23 @@ fn system_path(s: &[u8]) -> Option<Hit> {
         }
     }
     best
+}
+
+/// Dots and slashes spelled as `0x2e`, `0x2f`, `0x5c` next to each other or to a real dot or
+/// slash (`0x5c0x2e./`, `0x2e0x2e/`): an attempt to smuggle `../` past a filter.
+fn hex_path_chars(s: &[u8]) -> bool {
+    let is_hex_char =
+        |p: usize| s.get(p..p + 4).is_some_and(|w| matches!(w, b"0x2e" | b"0x2f" | b"0x5c"));
+    let mut from = 0;
+    while let Some(p) = find_seq(s, from, b"0x") {
+        from = p + 2;
+        if !is_hex_char(p) {
+            continue;
+        }
+        let next = p + 4;
+        if is_hex_char(next) || matches!(s.get(next), Some(b'.' | b'/')) {
+            return true;
+        }
+    }
+    false
 }

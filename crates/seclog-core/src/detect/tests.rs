@@ -63,6 +63,13 @@ fn xss_examples() {
         "[].sort.call`${alert}1337`",
         "(![]+[])[+!+[]]",
         "+ADw-script+AD4-alert(1)",
+        "1234<f o r m",
+        "\"onzoom=",
+        "'formaction=",
+        "x:url(javascript",
+        "<a xmlns:xi=\"http://www.w3.org/2001/XInclude\"><xi:include href=\"http://x/\"/></a>",
+        "foo!ENTITY % bar SYSTEM",
+        "<!--#exec cmd=\"ls\"-->",
     ] {
         assert!(has(s, AttackClass::Xss), "{s}");
     }
@@ -79,6 +86,7 @@ fn path_examples() {
         "../1.7z",
         "/path/to/.docker/secrets",
         "cat /etc/subuid",
+        "0x5c0x2e./",
     ] {
         assert!(has(s, AttackClass::PathTraversal), "{s}");
     }
@@ -135,6 +143,9 @@ fn benign_examples() {
         "price: $ne",
         "~user/home",
         "she -c",
+        "<a for m>",
+        "\"online\": true",
+        "0x2e is a dot",
     ] {
         assert!(classes(s).is_empty(), "{s}: {:?}", detect(s));
     }

@@ -1,7 +1,7 @@
 //! Cross-site scripting: a small HTML tokeniser looking at tags, attributes and URL schemes.
 
 use super::patterns::PatternSet;
-use super::prefilter::{Features, DASH, DOT, EQ, LT, OTHER, PAREN, QUOTE, SLASH, WS};
+use super::prefilter::{Features, COLON, DASH, DOT, EQ, LT, OTHER, PAREN, QUOTE, SLASH, WS};
 use super::sql_lex::find_seq;
 use super::sqli::Hit;
 use std::sync::LazyLock;
@@ -193,6 +193,16 @@ pub(crate) fn detect_xss(s: &[u8], f: Features) -> Option<Hit> {
         if v.len() != s.len() && SINK_SET.any(&v, |_, p| p == 0 || v.get(p - 1) != Some(&b'/')) {
             hit(("xss.script_sink", 0.8));
         }
+    }
+    let extra = super::xss_extra::xss_extras(
+        s,
+        f.any(LT),
+        f.any(QUOTE) && f.any(EQ),
+        f.any(PAREN),
+        f.any(COLON | OTHER),
+    );
+    if let Some(h) = extra {
+        hit(h);
     }
     if let Some(p) = find_seq(s, 0, b"expression") {
         let before = s.get(..p).unwrap_or_default();
