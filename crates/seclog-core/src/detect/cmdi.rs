@@ -16,34 +16,30 @@ pub(crate) fn detect_cmdi(s: &[u8]) -> Option<Hit> {
             best = Some(h);
         }
     };
-    // Shell view: drop quoting tricks (`c''at`, `c\at`, `w"h"o`) and empty `$@`.
-    let mut v: Vec<u8> = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while let Some(&c) = s.get(i) {
-        match c {
-            b'\\' if s.get(i + 1).is_some_and(|n| n.is_ascii_alphanumeric() || *n == b'/') => {}
-            b'$' if s.get(i + 1) == Some(&b'@') => i += 1,
-            b'\'' | b'"'
-                if (i > 0 && s.get(i - 1).is_some_and(u8::is_ascii_alphanumeric))
-                    || s.get(i + 1).is_some_and(|n| n.is_ascii_alphanumeric() || *n == c) => {}
-            _ => v.push(c),
-        }
-        i += 1;
-    }
-    if let Some(h) = shell_syntax(&v) {
+    // Shell view: drop quoting tricks (`c''at`, `c\at`, `w"h"o`) and empty `$@`; borrowed
+    // when there is nothing to drop.
+    let tricks = s.iter().any(|&c| matches!(c, b'\\' | b'$' | b'\'' | b'"'));
+    let owned;
+    let v: &[u8] = if tricks {
+        owned = shell_view(s);
+        &owned
+    } else {
+        s
+    };
+    if let Some(h) = shell_syntax(v) {
         hit(h);
     }
-    if let Some(h) = command_words(&v) {
+    if let Some(h) = command_words(v) {
         hit(h);
     }
-    if let Some(h) = windows_for(&v) {
+    if let Some(h) = windows_for(v) {
         hit(h);
     }
-    if let Some(h) = shell_dash_c(&v).or_else(|| dir_stack(&v)) {
+    if let Some(h) = shell_dash_c(v).or_else(|| dir_stack(v)) {
         hit(h);
     }
     if v.contains(&b'{') {
-        if let Some(h) = brace_command(&v) {
+        if let Some(h) = brace_command(v) {
             hit(h);
         }
     }
@@ -457,4 +453,22 @@ fn dir_stack(v: &[u8]) -> Option<Hit> {
     let (sign, digits) = rest.split_first()?;
     (matches!(sign, b'+' | b'-') && digits.iter().all(u8::is_ascii_digit))
         .then_some(("cmdi.dir_stack_expansion", 0.7))
+}
+
+/// The shell view of `s`: quoting tricks (`c''at`, `c\at`, `w"h"o`) and empty `$@` dropped.
+fn shell_view(s: &[u8]) -> Vec<u8> {
+    let mut v: Vec<u8> = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while let Some(&c) = s.get(i) {
+        match c {
+            b'\\' if s.get(i + 1).is_some_and(|n| n.is_ascii_alphanumeric() || *n == b'/') => {}
+            b'$' if s.get(i + 1) == Some(&b'@') => i += 1,
+            b'\'' | b'"'
+                if (i > 0 && s.get(i - 1).is_some_and(u8::is_ascii_alphanumeric))
+                    || s.get(i + 1).is_some_and(|n| n.is_ascii_alphanumeric() || *n == c) => {}
+            _ => v.push(c),
+        }
+        i += 1;
+    }
+    v
 }
