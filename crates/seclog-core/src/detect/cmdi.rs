@@ -1,6 +1,6 @@
 //! Command injection: shell token analysis (separators, substitutions, command words).
 
-use super::patterns::PatternSet;
+use super::patterns::{KeywordScan, Kw, PatternSet};
 use super::sql_lex::find_seq;
 use super::sqli::Hit;
 use std::collections::HashSet;
@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use super::cmd_words::{STRONG_CMDS, WEAK_CMDS};
 
 /// Judge `s` (normalised, lower-case) for command injection.
-pub(crate) fn detect_cmdi(s: &[u8]) -> Option<Hit> {
+pub(crate) fn detect_cmdi(s: &[u8], kw: &KeywordScan<'_>) -> Option<Hit> {
     let mut best: Option<Hit> = None;
     let mut hit = |h: Hit| {
         if best.is_none_or(|b: Hit| h.1 > b.1) {
@@ -26,7 +26,7 @@ pub(crate) fn detect_cmdi(s: &[u8]) -> Option<Hit> {
     } else {
         s
     };
-    if let Some(h) = shell_syntax(v) {
+    if let Some(h) = shell_syntax(v, (!tricks).then_some(kw)) {
         hit(h);
     }
     if let Some(h) = command_words(v) {
@@ -56,7 +56,7 @@ static STRONG_SET: LazyLock<HashSet<&'static [u8]>> =
 static WEAK_SET: LazyLock<HashSet<&'static [u8]>> =
     LazyLock::new(|| WEAK_CMDS.iter().copied().collect());
 
-const PATTERNS: &[(&[u8], &str, f32)] = &[
+pub(crate) const PATTERNS: &[(&[u8], &str, f32)] = &[
     (b"${ifs", "cmdi.ifs_expansion", 0.95),
     (b"$ifs", "cmdi.ifs_expansion", 0.9),
     (b"/dev/tcp/", "cmdi.dev_tcp", 0.95),
@@ -70,16 +70,22 @@ const PATTERNS: &[(&[u8], &str, f32)] = &[
     (b"%systemroot%", "cmdi.windows_env", 0.85),
 ];
 
-fn shell_syntax(v: &[u8]) -> Option<Hit> {
+/// `kw` is the shared keyword scan when `v` is the normalised input itself.
+fn shell_syntax(v: &[u8], kw: Option<&KeywordScan<'_>>) -> Option<Hit> {
     let mut found: Option<Hit> = None;
     // Every syntax pattern holds `$`, `(`, `<`, `%` or `/dev/`.
     let possible = v.iter().any(|c| matches!(c, b'$' | b'(' | b'<' | b'%'))
         || find_seq(v, 0, b"/dev/").is_some();
-    let _ = possible
-        && SYNTAX_SET.any(v, |p, _| {
+    let _ = possible && {
+        let record = |p: &'static [u8], _| {
             found = PATTERNS.iter().find(|(q, _, _)| *q == p).map(|(_, r, c)| (*r, *c));
             true
-        });
+        };
+        match kw {
+            Some(kw) => kw.any(Kw::Syntax, record),
+            None => SYNTAX_SET.any(v, record),
+        }
+    };
     if found.is_some() {
         return found;
     }

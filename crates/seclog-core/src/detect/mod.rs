@@ -125,15 +125,16 @@ pub(crate) fn analyse(n: &Normalized, raw: &str, gated: bool) -> Vec<Finding> {
             out.push(Finding { class, rule, confidence, oversized: false });
         }
     };
-    push(AttackClass::Sqli, sqli::detect_sqli(s, f));
+    let kw = patterns::KeywordScan::new(s);
+    push(AttackClass::Sqli, sqli::detect_sqli(s, f, &kw));
     if f.may_be_xss() {
-        push(AttackClass::Xss, xss::detect_xss(s, f));
+        push(AttackClass::Xss, xss::detect_xss(s, f, &kw));
     }
     if f.may_be_path() {
-        push(AttackClass::PathTraversal, path::detect_path(n, raw));
+        push(AttackClass::PathTraversal, path::detect_path(n, raw, &kw));
     }
     if f.may_be_cmdi() {
-        push(AttackClass::Cmdi, cmdi::detect_cmdi(s));
+        push(AttackClass::Cmdi, cmdi::detect_cmdi(s, &kw));
     } else {
         push(AttackClass::Cmdi, cmdi::start_rules(s));
     }

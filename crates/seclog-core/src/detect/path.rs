@@ -1,7 +1,7 @@
 //! Path traversal and local file inclusion: normalised path analysis.
 
 use super::normalize::Normalized;
-use super::patterns::PatternSet;
+use super::patterns::{KeywordScan, Kw, PatternSet};
 use super::sql_lex::find_seq;
 use super::sqli::Hit;
 use std::sync::LazyLock;
@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 static SENSITIVE_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(SENSITIVE));
 
 /// Files and directories whose mention in a request path is itself an attack signal.
-const SENSITIVE: &[&[u8]] = &[
+pub(crate) const SENSITIVE: &[&[u8]] = &[
     b"etc/passwd",
     b"etc/shadow",
     b"etc/group",
@@ -57,7 +57,7 @@ const SENSITIVE: &[&[u8]] = &[
 ];
 
 /// Judge `n` for path traversal; `raw` is the undecoded input (to spot encoded dots/slashes).
-pub(crate) fn detect_path(n: &Normalized, raw: &str) -> Option<Hit> {
+pub(crate) fn detect_path(n: &Normalized, raw: &str, kw: &KeywordScan<'_>) -> Option<Hit> {
     let s: std::borrow::Cow<'_, [u8]> = if n.bytes.contains(&b'\\') {
         n.bytes.iter().map(|&c| if c == b'\\' { b'/' } else { c }).collect()
     } else {
@@ -93,8 +93,7 @@ pub(crate) fn detect_path(n: &Normalized, raw: &str) -> Option<Hit> {
     if let Some(h) = system_path(&s) {
         hit(h);
     }
-    let mut sensitive = false;
-    SENSITIVE_SET.any(&s, |f, p| {
+    let check = |f: &[u8], p: usize| {
         let before_ok = p == 0
             || s.get(p - 1)
                 .is_some_and(|&c| matches!(c, b'/' | b'.' | b'=' | b' ' | b':' | b'"' | b'\''));
@@ -104,9 +103,14 @@ pub(crate) fn detect_path(n: &Normalized, raw: &str) -> Option<Hit> {
         // Bare file names (no slash) need a path context before them.
         let needs_slash = !f.contains(&b'/') && !f.starts_with(b".");
         let slash_before = p > 0 && s.get(p - 1) == Some(&b'/');
-        sensitive = before_ok && after_ok && (!needs_slash || slash_before);
-        sensitive
-    });
+        before_ok && after_ok && (!needs_slash || slash_before)
+    };
+    // The shared keyword scan covers the normalised input; the backslash-folded copy needs
+    // its own pass.
+    let sensitive = match &s {
+        std::borrow::Cow::Borrowed(_) => kw.any(Kw::Sensitive, check),
+        std::borrow::Cow::Owned(folded) => SENSITIVE_SET.any(folded, check),
+    };
     if sensitive {
         hit(("path.sensitive_file", if climbs > 0 { 0.95 } else { 0.85 }));
     }

@@ -1,11 +1,10 @@
 //! SQL injection: lex the input in three quoting contexts and judge the token sequences.
 
-use super::patterns::PatternSet;
+use super::patterns::{KeywordScan, Kw};
 use super::prefilter::{Features, DOT, PAREN, UNDERSCORE};
 use super::sql_extra::sql_extras;
 use super::sql_lex::find_seq;
 use super::sql_lex::{lex, Ctx, Tok, MAX_TOKENS};
-use std::sync::LazyLock;
 
 /// A rule hit: rule id and confidence.
 pub(crate) type Hit = (&'static str, f32);
@@ -15,8 +14,8 @@ fn is_value(t: Tok) -> bool {
 }
 
 /// Judge `s` (normalised, lower-case) for SQL injection.
-pub(crate) fn detect_sqli(s: &[u8], f: Features) -> Option<Hit> {
-    let mut best: Option<Hit> = metadata_probe(s, f).or_else(|| sql_extras(s, f));
+pub(crate) fn detect_sqli(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option<Hit> {
+    let mut best: Option<Hit> = metadata_probe(s, f, kw).or_else(|| sql_extras(s, f));
     if f.sql_single_token() {
         return best;
     }
@@ -434,7 +433,7 @@ fn select_from(t: &[Tok], k: usize) -> Option<Hit> {
 }
 
 /// Names of database catalogues that ordinary input never mentions.
-const CATALOGS: &[&[u8]] = &[
+pub(crate) const CATALOGS: &[&[u8]] = &[
     b"information_schema",
     b"pg_catalog",
     b"sysobjects",
@@ -457,7 +456,7 @@ const CATALOGS: &[&[u8]] = &[
 ];
 
 /// Metadata functions probed by injection: `database()`, `db_name()`, `version()`, ...
-const META_FUNCS: &[&[u8]] = &[
+pub(crate) const META_FUNCS: &[&[u8]] = &[
     b"database",
     b"db_name",
     b"schema_name",
@@ -475,10 +474,7 @@ const META_FUNCS: &[&[u8]] = &[
     b"row_count",
 ];
 
-static CATALOG_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(CATALOGS));
-static META_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(META_FUNCS));
-
-fn metadata_probe(s: &[u8], f: Features) -> Option<Hit> {
+fn metadata_probe(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option<Hit> {
     // Every catalogue name holds `_`, `.`, `sys`, `db` or is `northwind`; every metadata probe
     // needs `(`.
     let catalog_possible = f.any(UNDERSCORE | DOT)
@@ -490,7 +486,7 @@ fn metadata_probe(s: &[u8], f: Features) -> Option<Hit> {
     }
     let word = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
     let catalog = catalog_possible
-        && CATALOG_SET.any(s, |c, p| {
+        && kw.any(Kw::Catalog, |c, p| {
             let before = p.checked_sub(1).and_then(|i| s.get(i)).copied();
             let after = s.get(p + c.len()).copied();
             !word(before) && !word(after)
@@ -499,7 +495,7 @@ fn metadata_probe(s: &[u8], f: Features) -> Option<Hit> {
         return Some(("sqli.catalog_probe", 0.75));
     }
     let meta = f.any(PAREN)
-        && META_SET.any(s, |f, p| {
+        && kw.any(Kw::Meta, |f, p| {
             let before = p.checked_sub(1).and_then(|i| s.get(i)).copied();
             if word(before) || before == Some(b'.') {
                 return false;

@@ -1,6 +1,6 @@
 //! Cross-site scripting: a small HTML tokeniser looking at tags, attributes and URL schemes.
 
-use super::patterns::PatternSet;
+use super::patterns::{KeywordScan, Kw, PatternSet};
 use super::prefilter::{Features, COLON, DASH, DOT, EQ, LT, OTHER, PAREN, QUOTE, SLASH, WS};
 use super::sql_lex::find_seq;
 use super::sqli::Hit;
@@ -54,7 +54,7 @@ const DANGER_ATTRS: &[&[u8]] = &[
 ];
 
 /// Well-known DOM event handler names (used outside a tag, where `on...=` is less certain).
-const EVENTS: &[&[u8]] = &[
+pub(crate) const EVENTS: &[&[u8]] = &[
     b"onload",
     b"onerror",
     b"onclick",
@@ -126,7 +126,7 @@ const SCHEMES: &[&[u8]] = &[
 ];
 
 /// Script sinks that are rarely seen outside of script.
-const SINKS: &[&[u8]] = &[
+pub(crate) const SINKS: &[&[u8]] = &[
     b"document.cookie",
     b"document.write",
     b"document.location",
@@ -148,7 +148,7 @@ fn is_space(b: u8) -> bool {
 }
 
 /// Judge `s` (normalised, lower-case) for XSS.
-pub(crate) fn detect_xss(s: &[u8], f: Features) -> Option<Hit> {
+pub(crate) fn detect_xss(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option<Hit> {
     let mut best: Option<Hit> = None;
     let mut hit = |h: Hit| {
         if best.is_none_or(|b: Hit| h.1 > b.1) {
@@ -168,7 +168,7 @@ pub(crate) fn detect_xss(s: &[u8], f: Features) -> Option<Hit> {
     }
     // Attribute injection outside a tag: a quote or whitespace then a known handler and `=`.
     if f.any(EQ) {
-        if let Some(h) = attribute_injection(s) {
+        if let Some(h) = attribute_injection(s, kw) {
             hit(h);
         }
     }
@@ -176,7 +176,7 @@ pub(crate) fn detect_xss(s: &[u8], f: Features) -> Option<Hit> {
         hit(h);
     }
     if f.any(DOT | PAREN | DASH | LT | OTHER)
-        && SINK_SET.any(s, |_, p| {
+        && kw.any(Kw::Sink, |_, p| {
             // A path segment named after a sink (`/manual/document.cookie`) is not script.
             p == 0 || s.get(p - 1) != Some(&b'/')
         })
@@ -315,12 +315,11 @@ fn judge_tag(s: &[u8], start: usize) -> Option<Hit> {
     best
 }
 
-static EVENT_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(EVENTS));
 static SINK_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(SINKS));
 static SCHEME_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(SCHEMES));
 
-fn attribute_injection(s: &[u8]) -> Option<Hit> {
-    let found = EVENT_SET.any(s, |ev, p| {
+fn attribute_injection(s: &[u8], kw: &KeywordScan<'_>) -> Option<Hit> {
+    let found = kw.any(Kw::Event, |ev, p| {
         let prev_ok = p == 0
             || s.get(p - 1).is_some_and(|&c| is_space(c) || c == b'"' || c == b'\'' || c == b';');
         let mut q = p + ev.len();
