@@ -250,8 +250,12 @@ pub(crate) const STRONG_CMDS: &[&[u8]] = &[
     b"c99",
     b"perf",
     b"trap",
-    b"chef",
 ];
+
+/// Heads of tool families whose commands are named `<head>-<subcommand>` (`ansible-playbook`,
+/// `chef-client`, `aa-disable`); the hyphenated name is not English.
+pub(crate) const TOOL_FAMILIES: &[&[u8]] =
+    &[b"ansible", b"chef", b"rmt", b"aa", b"apt", b"dpkg", b"docker", b"kubectl", b"git"];
 
 /// Of the above, those that are also common English words: need a shell-like argument.
 pub(crate) const WEAK_CMDS: &[&[u8]] = &[
@@ -263,5 +267,5 @@ pub(crate) const WEAK_CMDS: &[&[u8]] = &[
     b"mount", b"ed", b"su", b"cc", b"cd", b"ln", b"ls", b"rm", b"mv", b"cp", b"dd", b"wc", b"od",
     b"nl", b"env", b"source", b"export", b"exec", b"eval", b"route", b"tee", b"del", b"erase",
     b"ren", b"service", b"timeout", b"php", b"node", b"java", b"finger", b"lynx", b"du", b"df",
-    b"reg", b"sh", b"nc", b"tar", b"zip", b"make", b"trap", b"chef",
+    b"reg", b"sh", b"nc", b"tar", b"zip", b"make", b"trap",
 ];

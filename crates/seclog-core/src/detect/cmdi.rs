@@ -6,7 +6,7 @@ use super::sqli::Hit;
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-use super::cmd_words::{STRONG_CMDS, WEAK_CMDS};
+use super::cmd_words::{STRONG_CMDS, TOOL_FAMILIES, WEAK_CMDS};
 
 /// Judge `s` (normalised, lower-case) for command injection.
 pub(crate) fn detect_cmdi(s: &[u8], kw: &KeywordScan<'_>) -> Option<Hit> {
@@ -187,21 +187,23 @@ fn first_command(seg: &[u8]) -> Option<(&[u8], &[u8], bool)> {
     let word_full = rest.get(w_start..k)?;
     let after = rest.get(k..).unwrap_or_default();
     let mut w = word_full.strip_suffix(b".exe").unwrap_or(word_full);
-    // python3.10 -> python, gcc10.1 -> gcc
-    while w.last().is_some_and(|c| c.is_ascii_digit() || *c == b'.') {
-        w = w.get(..w.len() - 1).unwrap_or_default();
+    // python3.10 -> python, gcc10.1 -> gcc (unless the digits are part of the name: base64)
+    if !STRONG_SET.contains(w) {
+        while w.last().is_some_and(|c| c.is_ascii_digit() || *c == b'.') {
+            w = w.get(..w.len() - 1).unwrap_or_default();
+        }
     }
-    // Tool families named `<tool>-<subcommand>` (`ansible-playbook`, `rmt-tar`).
+    // Tool families named `<tool>-<subcommand>` (`ansible-playbook`, `chef-client`): the
+    // hyphenated name is not English, so it counts as a strong command word itself.
     let family = || {
         let dash = w.iter().position(|&c| c == b'-')?;
-        let head = w.get(..dash)?;
-        (STRONG_SET.contains(head) && !WEAK_SET.contains(head)).then_some(head)
+        TOOL_FAMILIES.contains(&w.get(..dash)?).then_some(())
     };
     if w.is_empty() {
         return None;
     }
     if !STRONG_SET.contains(w) {
-        w = family()?;
+        family()?;
     }
     Some((w, after, had_path))
 }
@@ -218,6 +220,8 @@ fn shell_args(after: &[u8]) -> bool {
     matches!(
         c,
         b'-' | b'/'
+            | b'\''
+            | b'"'
             | b'.'
             | b'$'
             | b'~'
@@ -368,6 +372,15 @@ fn command_words(v: &[u8]) -> Option<Hit> {
             let weak = WEAK_SET.contains(w);
             let args = shell_args(after);
             let blank = after.iter().all(u8::is_ascii_whitespace);
+            // `;base64,` (data URL), `;charset=`: a parameter, not a command.
+            if matches!(after.first(), Some(b',' | b'=')) {
+                continue;
+            }
+            // A strong command at the start of the value with an option later (`ansible all
+            // -m ping`), or a hyphenated tool name with any argument.
+            let option = after.split(u8::is_ascii_whitespace).any(|a| a.len() > 1 && a[0] == b'-');
+            let tool = w.contains(&b'-') && !blank;
+            let args = args || (!weak && (option || tool));
             let conf = match (after_sep, weak, args || had_path) {
                 (true, false, _) => Some(0.9),
                 (true, true, true) => Some(0.85),

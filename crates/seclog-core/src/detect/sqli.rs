@@ -70,6 +70,14 @@ fn judge(t: &[Tok], ctx: Ctx, s: &[u8]) -> Option<Hit> {
             k += 1;
         }
         let op = k + 1;
+        // `x'/* note */;`: the statement ended after a comment.
+        let mut c = k;
+        while matches!(at(c), Some(Tok::Comment { .. })) {
+            c += 1;
+        }
+        if c > k && at(c) == Some(Tok::Semi) && at(c + 1).is_none() && !prose_before_quote(s, ctx) {
+            hit(("sqli.string_break_terminator", 0.7));
+        }
         if let Some(h) = break_expression(t, k, s, ctx) {
             hit(h);
         }
@@ -411,7 +419,7 @@ fn select_from(t: &[Tok], k: usize) -> Option<Hit> {
                 // `(select id from users limit 1`: a parenthesised query with a clause.
                 let nested = k > 0
                     && t.get(k - 1) == Some(&Tok::LParen)
-                    && matches!(t.get(j + 2), Some(Tok::Clause | Tok::RParen));
+                    && matches!(t.get(j + 2), Some(Tok::Clause | Tok::Kw | Tok::RParen));
                 return ((sqlish || nested) && source).then_some(("sqli.select_from", 0.75));
             }
             Tok::Word | Tok::Kw => {}

@@ -44,6 +44,7 @@ fn sqli_examples() {
         "{\"$where\": \"sleep(100)\"}",
         "u_id[$ne]=1",
         "msdb",
+        "root@example.com'/* comment */;",
     ] {
         assert!(has(s, AttackClass::Sqli), "{s}");
     }
@@ -108,6 +109,9 @@ fn cmdi_examples() {
         "~-1",
         ";ansible-playbook site.yml",
         ";lastlog -u root",
+        ";base64 --decode /etc/passwd",
+        "chef-client -t 1.1.1.1",
+        "ansible all -m ping",
     ] {
         assert!(has(s, AttackClass::Cmdi), "{s}");
     }
@@ -146,6 +150,9 @@ fn benign_examples() {
         "<a for m>",
         "\"online\": true",
         "0x2e is a dot",
+        "data:image/png;base64,iVBORw0KGgo=",
+        "Mozilla/5.0 (Macintosh; U; Intel Mac OS X 10_10_1 rv:5.0; ps-AF) AppleWebKit/534.28.2",
+        "\"NOT FOR SALE\"",
     ] {
         assert!(classes(s).is_empty(), "{s}: {:?}", detect(s));
     }
