@@ -77,7 +77,16 @@ fn shell_syntax(v: &[u8], kw: Option<&KeywordScan<'_>>) -> Option<Hit> {
     let possible = v.iter().any(|c| matches!(c, b'$' | b'(' | b'<' | b'%'))
         || find_seq(v, 0, b"/dev/").is_some();
     let _ = possible && {
-        let record = |p: &'static [u8], _| {
+        let record = |p: &'static [u8], start: usize| {
+            // Shellshock is a value opening with `() {`; `name() {` defines a function.
+            let named = p.starts_with(b"()")
+                && start
+                    .checked_sub(1)
+                    .and_then(|i| v.get(i))
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
+            if named {
+                return false;
+            }
             found = PATTERNS.iter().find(|(q, _, _)| *q == p).map(|(_, r, c)| (*r, *c));
             true
         };

@@ -86,7 +86,7 @@ pub(crate) fn detect_path(n: &Normalized, raw: &str, kw: &KeywordScan<'_>) -> Op
         hit(("path.dot_dot_climb", 0.9));
     } else if climbs == 1 && (n.null_byte || encoded()) {
         hit(("path.encoded_dot_dot", 0.85));
-    } else if climbs == 1 && s.starts_with(b"..") {
+    } else if climbs == 1 && leading_climb(&s) {
         // A value that starts by climbing out of its directory (`../x`, `..\x`).
         hit(("path.leading_climb", 0.75));
     }
@@ -125,6 +125,12 @@ pub(crate) fn detect_path(n: &Normalized, raw: &str, kw: &KeywordScan<'_>) -> Op
         hit(("path.null_byte_truncation", 0.9));
     }
     best
+}
+
+/// Does the value start with dots that climb (`../x`, `....//x`, `..;/x`), not an ellipsis?
+fn leading_climb(s: &[u8]) -> bool {
+    let e = s.iter().position(|c| !matches!(c, b'.' | b';')).unwrap_or(s.len());
+    s.starts_with(b"..") && s.get(e) == Some(&b'/')
 }
 
 /// Count `..` segments that climb a directory: `..` bounded by start/`/` and `/`/end.

@@ -153,6 +153,8 @@ fn benign_examples() {
         "data:image/png;base64,iVBORw0KGgo=",
         "Mozilla/5.0 (Macintosh; U; Intel Mac OS X 10_10_1 rv:5.0; ps-AF) AppleWebKit/534.28.2",
         "\"NOT FOR SALE\"",
+        "... Some content ...",
+        "myfunction(){ echo hello }",
     ] {
         assert!(classes(s).is_empty(), "{s}: {:?}", detect(s));
     }
