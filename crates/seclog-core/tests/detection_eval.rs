@@ -39,7 +39,7 @@ const FLOOR_CRS_PATH: f64 = 81.6;
 /// Floor for the CRS paranoia-level-1 command injection true-positive rate, in percent.
 const FLOOR_CRS_CMDI: f64 = 90.4;
 /// Ceiling for the false-positive rate on all benign rows, in percent (may only go DOWN).
-const CEILING_FPR: f64 = 6.3;
+const CEILING_FPR: f64 = 6.2;
 
 /// The issue's targets (asserted by `issue_targets`).
 const TARGET_LIB_TPR: f64 = 99.0;
