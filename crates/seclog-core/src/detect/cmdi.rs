@@ -4,6 +4,9 @@ use super::patterns::{KeywordScan, Kw, PatternSet};
 use super::sql_lex::find_seq;
 use super::sqli::Hit;
 use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
+
+use super::patterns::Fnv;
 use std::sync::LazyLock;
 
 use super::cmd_words::{STRONG_CMDS, TOOL_FAMILIES, WEAK_CMDS};
@@ -51,10 +54,12 @@ static SYNTAX_SET: LazyLock<PatternSet> = LazyLock::new(|| {
         LazyLock::new(|| PATTERNS.iter().map(|p| p.0).collect());
     PatternSet::new(PATS.as_slice())
 });
-static STRONG_SET: LazyLock<HashSet<&'static [u8]>> =
-    LazyLock::new(|| STRONG_CMDS.iter().copied().collect());
-static WEAK_SET: LazyLock<HashSet<&'static [u8]>> =
-    LazyLock::new(|| WEAK_CMDS.iter().copied().collect());
+static STRONG_SET: LazyLock<WordSet> = LazyLock::new(|| STRONG_CMDS.iter().copied().collect());
+static WEAK_SET: LazyLock<WordSet> = LazyLock::new(|| WEAK_CMDS.iter().copied().collect());
+
+/// Command-word set with FNV-1a hashing (the words are short and trusted, so SipHash's DoS
+/// resistance buys nothing and costs most of the lookup).
+type WordSet = HashSet<&'static [u8], BuildHasherDefault<Fnv>>;
 
 pub(crate) const PATTERNS: &[(&[u8], &str, f32)] = &[
     (b"${ifs", "cmdi.ifs_expansion", 0.95),

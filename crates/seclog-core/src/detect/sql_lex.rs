@@ -189,6 +189,9 @@ const DANGER_FUNC: &[&[u8]] = &[
     b"elt",
 ];
 
+use super::patterns::Fnv;
+use std::hash::BuildHasherDefault;
+
 fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b == b'.' || b >= 0x80
 }
@@ -204,6 +207,51 @@ static KW_FILTER: std::sync::LazyLock<[u32; 32]> = std::sync::LazyLock::new(|| {
     f
 });
 
+/// Keyword category of a word: statement, other keyword, or dangerous function name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cat {
+    Stmt,
+    Kw,
+    Danger,
+}
+
+/// Every listed keyword with its categories (a word may be both a keyword and a dangerous
+/// function name: `waitfor`), looked up once per word.
+static KW_MAP: std::sync::LazyLock<
+    std::collections::HashMap<&'static [u8], [bool; 3], BuildHasherDefault<Fnv>>,
+> = std::sync::LazyLock::new(|| {
+    let mut m: std::collections::HashMap<&'static [u8], [bool; 3], BuildHasherDefault<Fnv>> =
+        std::collections::HashMap::default();
+    for (list, cat) in
+        [(STMT, Cat::Stmt), (CLAUSE, Cat::Kw), (KW, Cat::Kw), (DANGER_FUNC, Cat::Danger)]
+    {
+        for w in list {
+            let e = m.entry(*w).or_default();
+            match cat {
+                Cat::Stmt => e[0] = true,
+                Cat::Kw => e[1] = true,
+                Cat::Danger => e[2] = true,
+            }
+        }
+    }
+    m
+});
+
+/// Is `w` listed in category `cat`? (length/first-letter filter, then one hash lookup)
+fn is_cat(w: &[u8], cat: Cat) -> bool {
+    let maybe = match (KW_FILTER.get(w.len()), w.first()) {
+        (Some(bits), Some(&c)) => bits & (1 << (c & 31)) != 0,
+        _ => false,
+    };
+    let idx = match cat {
+        Cat::Stmt => 0,
+        Cat::Kw => 1,
+        Cat::Danger => 2,
+    };
+    maybe && KW_MAP.get(w).and_then(|e| e.get(idx)).copied().unwrap_or(false)
+}
+
+#[cfg(test)]
 fn in_list(list: &[&[u8]], w: &[u8]) -> bool {
     let maybe = match (KW_FILTER.get(w.len()), w.first()) {
         (Some(bits), Some(&c)) => bits & (1 << (c & 31)) != 0,
@@ -470,12 +518,12 @@ fn classify_word(s: &[u8], w: &[u8], call: bool, j: usize) -> (Tok, usize) {
         // Statements stay statements before `(`: `select(1)`, `exec(@s)`, `union(select`.
         b"select" | b"insert" | b"update" | b"delete" | b"drop" | b"exec" | b"execute"
         | b"declare" => Tok::Stmt,
-        _ if call => Tok::Func { danger: in_list(DANGER_FUNC, w) },
+        _ if call => Tok::Func { danger: is_cat(w, Cat::Danger) },
         _ if w.starts_with(b"xp_") || w.starts_with(b"sp_") || w.starts_with(b"master..") => {
             Tok::Func { danger: true }
         }
-        _ if in_list(STMT, w) => Tok::Stmt,
-        _ if in_list(CLAUSE, w) || in_list(KW, w) => Tok::Kw,
+        _ if is_cat(w, Cat::Stmt) => Tok::Stmt,
+        _ if is_cat(w, Cat::Kw) => Tok::Kw,
         _ => Tok::Word,
     };
     (tok, j)
@@ -521,4 +569,20 @@ pub(crate) fn find_seq(s: &[u8], from: usize, pat: &[u8]) -> Option<usize> {
         i = at + 1;
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hashed keyword categories agree with the plain lists.
+    #[test]
+    fn keyword_map_matches_lists() {
+        let words = STMT.iter().chain(CLAUSE).chain(KW).chain(DANGER_FUNC);
+        for w in words.chain([&b"hello"[..], b"selec", b"x", b""].iter()) {
+            assert_eq!(is_cat(w, Cat::Stmt), in_list(STMT, w), "{w:?}");
+            assert_eq!(is_cat(w, Cat::Kw), in_list(CLAUSE, w) || in_list(KW, w), "{w:?}");
+            assert_eq!(is_cat(w, Cat::Danger), in_list(DANGER_FUNC, w), "{w:?}");
+        }
+    }
 }
