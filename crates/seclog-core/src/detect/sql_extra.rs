@@ -1,8 +1,10 @@
-//! SQL injection shapes judged on the bytes rather than the token stream: an opened call of a
-//! SQL function, a call appended to a select list, and MongoDB query operators.
+//! SQL injection shapes judged on the bytes rather than the token stream (an opened call of a
+//! SQL function, a call appended to a select list, MongoDB query operators) and the
+//! quote-balancing break-out expression judged on tokens.
 
 use super::prefilter::{Features, DOLLAR, PAREN};
-use super::sqli::Hit;
+use super::sql_lex::{Ctx, Tok};
+use super::sqli::{prose_before_quote, Hit};
 
 /// Functions whose names are SQL vocabulary (string, numeric, conversion, metadata functions).
 const SQL_FUNCS: &[&[u8]] = &[
@@ -166,4 +168,66 @@ fn mongo_operator(s: &[u8]) -> Option<Hit> {
 pub(crate) fn sql_extras(s: &[u8], f: Features) -> Option<Hit> {
     let call = if f.any(PAREN) { function_call(s) } else { None };
     call.or_else(|| if f.any(DOLLAR) { mongo_operator(s) } else { None })
+}
+
+/// After the assumed string closes (`t[k]` is the first token after it and its closers): an
+/// operator, a short SQL expression without prose, and then a re-opened string or a comment —
+/// the quote-balancing injection `x' = 'x`, `aa'like-'aa`, `1' -1 or '1`, `x' in (0)#`.
+pub(crate) fn break_expression(t: &[Tok], k: usize, s: &[u8], ctx: Ctx) -> Option<Hit> {
+    if !matches!(t.get(k), Some(Tok::Op | Tok::Cmp | Tok::Logic)) {
+        return None;
+    }
+    let rest = t.get(k..)?;
+    let (last, mid) = rest.split_last()?;
+    if mid.len() > 12 {
+        return None;
+    }
+    let words = mid.iter().any(|x| matches!(x, Tok::Word));
+    match last {
+        // The re-opened string is the context's quote and holds a short operand (`'1`, `'aa`),
+        // not the rest of a sentence; prose may not mix strings and bare words.
+        Tok::Str { closed: false } => {
+            let q = if ctx == Ctx::Double { b'"' } else { b'\'' };
+            let p = s.iter().rposition(|&c| c == q)?;
+            let tail = s.get(p + 1..)?.trim_ascii_end();
+            let doubled = p.checked_sub(1).and_then(|i| s.get(i)) == Some(&q);
+            let short = tail.len() <= 6
+                && !doubled
+                && !prose_before_quote(s, ctx)
+                && tail.iter().all(|c| c.is_ascii_alphanumeric())
+                && !(words && mid.iter().any(|x| matches!(x, Tok::Str { closed: true })));
+            if !short {
+                return None;
+            }
+        }
+        // Cut off by a comment: no bare words at all.
+        Tok::Comment { .. } if !words => {}
+        _ => return None,
+    }
+    let mut prev_word = false;
+    for x in mid {
+        let word = matches!(x, Tok::Word);
+        if word && prev_word {
+            return None;
+        }
+        prev_word = word;
+        if !matches!(
+            x,
+            Tok::Num
+                | Tok::Str { closed: true }
+                | Tok::Word
+                | Tok::Var
+                | Tok::Func { .. }
+                | Tok::Kw
+                | Tok::Logic
+                | Tok::Cmp
+                | Tok::Op
+                | Tok::LParen
+                | Tok::RParen
+                | Tok::Comma
+        ) {
+            return None;
+        }
+    }
+    Some(("sqli.string_break_expression", 0.75))
 }

@@ -2,7 +2,7 @@
 
 use super::patterns::{KeywordScan, Kw};
 use super::prefilter::{Features, DOT, PAREN, UNDERSCORE};
-use super::sql_extra::sql_extras;
+use super::sql_extra::{break_expression, sql_extras};
 use super::sql_lex::find_seq;
 use super::sql_lex::{lex, Ctx, Tok, MAX_TOKENS};
 
@@ -525,7 +525,7 @@ fn metadata_probe(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option<Hit> {
 }
 
 /// Does text with a blank in it precede the first quote of the context?
-fn prose_before_quote(s: &[u8], ctx: Ctx) -> bool {
+pub(crate) fn prose_before_quote(s: &[u8], ctx: Ctx) -> bool {
     let q = if ctx == Ctx::Double { b'"' } else { b'\'' };
     let p = s.iter().position(|&c| c == q).unwrap_or(s.len());
     s.get(..p).unwrap_or_default().trim_ascii().contains(&b' ')
@@ -554,66 +554,4 @@ fn prose_then_hash(s: &[u8], ctx: Ctx) -> bool {
     let after = s.get(p + 1..).unwrap_or_default();
     let hash = after.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'#');
     hash && before.trim_ascii().contains(&b' ')
-}
-
-/// After the assumed string closes (`t[k]` is the first token after it and its closers): an
-/// operator, a short SQL expression without prose, and then a re-opened string or a comment —
-/// the quote-balancing injection `x' = 'x`, `aa'like-'aa`, `1' -1 or '1`, `x' in (0)#`.
-fn break_expression(t: &[Tok], k: usize, s: &[u8], ctx: Ctx) -> Option<Hit> {
-    if !matches!(t.get(k), Some(Tok::Op | Tok::Cmp | Tok::Logic)) {
-        return None;
-    }
-    let rest = t.get(k..)?;
-    let (last, mid) = rest.split_last()?;
-    if mid.len() > 12 {
-        return None;
-    }
-    let words = mid.iter().any(|x| matches!(x, Tok::Word));
-    match last {
-        // The re-opened string is the context's quote and holds a short operand (`'1`, `'aa`),
-        // not the rest of a sentence; prose may not mix strings and bare words.
-        Tok::Str { closed: false } => {
-            let q = if ctx == Ctx::Double { b'"' } else { b'\'' };
-            let p = s.iter().rposition(|&c| c == q)?;
-            let tail = s.get(p + 1..)?.trim_ascii_end();
-            let doubled = p.checked_sub(1).and_then(|i| s.get(i)) == Some(&q);
-            let short = tail.len() <= 6
-                && !doubled
-                && !prose_before_quote(s, ctx)
-                && tail.iter().all(|c| c.is_ascii_alphanumeric())
-                && !(words && mid.iter().any(|x| matches!(x, Tok::Str { closed: true })));
-            if !short {
-                return None;
-            }
-        }
-        // Cut off by a comment: no bare words at all.
-        Tok::Comment { .. } if !words => {}
-        _ => return None,
-    }
-    let mut prev_word = false;
-    for x in mid {
-        let word = matches!(x, Tok::Word);
-        if word && prev_word {
-            return None;
-        }
-        prev_word = word;
-        if !matches!(
-            x,
-            Tok::Num
-                | Tok::Str { closed: true }
-                | Tok::Word
-                | Tok::Var
-                | Tok::Func { .. }
-                | Tok::Kw
-                | Tok::Logic
-                | Tok::Cmp
-                | Tok::Op
-                | Tok::LParen
-                | Tok::RParen
-                | Tok::Comma
-        ) {
-            return None;
-        }
-    }
-    Some(("sqli.string_break_expression", 0.75))
 }
