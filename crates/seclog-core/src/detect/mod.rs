@@ -6,13 +6,18 @@
 //! path-segment analysis and a shell-token analyser. No backtracking regular expressions are used;
 //! all passes are linear in the (bounded) input length.
 
+mod cmd_words;
 mod cmdi;
+mod js;
 mod normalize;
 mod path;
 mod patterns;
+mod prefilter;
+mod sql_extra;
 mod sql_lex;
 mod sqli;
 mod xss;
+mod xss_extra;
 
 pub use normalize::{normalise, Normalized, MAX_ROUNDS};
 
@@ -106,20 +111,34 @@ impl Detector {
 
     /// Classify an already-normalised input. `raw` is the original text (for encoding evidence).
     pub fn detect_normalized(&self, n: &Normalized, raw: &str) -> Vec<Finding> {
-        let s = n.bytes.as_slice();
-        let mut out = Vec::new();
-        let mut push = |class, hit: Option<(&'static str, f32)>| {
-            if let Some((rule, confidence)) = hit {
-                out.push(Finding { class, rule, confidence, oversized: false });
-            }
-        };
-        let mut buf = Vec::with_capacity(sql_lex::MAX_TOKENS);
-        push(AttackClass::Sqli, sqli::detect_sqli(s, &mut buf));
-        push(AttackClass::Xss, xss::detect_xss(s));
-        push(AttackClass::PathTraversal, path::detect_path(n, raw));
-        push(AttackClass::Cmdi, cmdi::detect_cmdi(s));
-        out
+        analyse(n, raw, true)
     }
+}
+
+/// Run the four analysers; with `gated`, skip those whose necessary bytes are absent.
+pub(crate) fn analyse(n: &Normalized, raw: &str, gated: bool) -> Vec<Finding> {
+    let s = n.bytes.as_slice();
+    let f = if gated { prefilter::Features::of(s) } else { prefilter::Features::all() };
+    let mut out = Vec::new();
+    let mut push = |class, hit: Option<(&'static str, f32)>| {
+        if let Some((rule, confidence)) = hit {
+            out.push(Finding { class, rule, confidence, oversized: false });
+        }
+    };
+    let kw = patterns::KeywordScan::new(s);
+    push(AttackClass::Sqli, sqli::detect_sqli(s, f, &kw));
+    if f.may_be_xss() {
+        push(AttackClass::Xss, xss::detect_xss(s, f, &kw));
+    }
+    if f.may_be_path() {
+        push(AttackClass::PathTraversal, path::detect_path(n, raw, &kw));
+    }
+    if f.may_be_cmdi() {
+        push(AttackClass::Cmdi, cmdi::detect_cmdi(s, &kw));
+    } else {
+        push(AttackClass::Cmdi, cmdi::start_rules(s));
+    }
+    out
 }
 
 impl AttackDetector for Detector {

@@ -261,6 +261,11 @@ fn fix_overlong(s: &mut Vec<u8>) -> bool {
 
 /// Final pass: drop NUL bytes, fold full-width ASCII forms (U+FF01..U+FF5E), lower-case ASCII.
 fn finish(s: &mut Vec<u8>, out: &mut Normalized) {
+    // Fast path: plain ASCII without NUL is lower-cased in place.
+    if !s.iter().any(|&b| b == 0 || b == 0xef) {
+        s.make_ascii_lowercase();
+        return;
+    }
     let mut w = Vec::with_capacity(s.len());
     let mut i = 0;
     while let Some(&b) = s.get(i) {

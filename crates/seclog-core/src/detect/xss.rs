@@ -1,6 +1,7 @@
 //! Cross-site scripting: a small HTML tokeniser looking at tags, attributes and URL schemes.
 
-use super::patterns::PatternSet;
+use super::patterns::{KeywordScan, Kw, PatternSet};
+use super::prefilter::{Features, COLON, DASH, DOT, EQ, LT, OTHER, PAREN, QUOTE, SLASH, WS};
 use super::sql_lex::find_seq;
 use super::sqli::Hit;
 use std::sync::LazyLock;
@@ -53,7 +54,7 @@ const DANGER_ATTRS: &[&[u8]] = &[
 ];
 
 /// Well-known DOM event handler names (used outside a tag, where `on...=` is less certain).
-const EVENTS: &[&[u8]] = &[
+pub(crate) const EVENTS: &[&[u8]] = &[
     b"onload",
     b"onerror",
     b"onclick",
@@ -125,7 +126,7 @@ const SCHEMES: &[&[u8]] = &[
 ];
 
 /// Script sinks that are rarely seen outside of script.
-const SINKS: &[&[u8]] = &[
+pub(crate) const SINKS: &[&[u8]] = &[
     b"document.cookie",
     b"document.write",
     b"document.location",
@@ -147,7 +148,7 @@ fn is_space(b: u8) -> bool {
 }
 
 /// Judge `s` (normalised, lower-case) for XSS.
-pub(crate) fn detect_xss(s: &[u8]) -> Option<Hit> {
+pub(crate) fn detect_xss(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option<Hit> {
     let mut best: Option<Hit> = None;
     let mut hit = |h: Hit| {
         if best.is_none_or(|b: Hit| h.1 > b.1) {
@@ -166,14 +167,42 @@ pub(crate) fn detect_xss(s: &[u8]) -> Option<Hit> {
         }
     }
     // Attribute injection outside a tag: a quote or whitespace then a known handler and `=`.
-    if let Some(h) = attribute_injection(s) {
-        hit(h);
+    if f.any(EQ) {
+        if let Some(h) = attribute_injection(s, kw) {
+            hit(h);
+        }
     }
     if let Some(h) = scheme(s) {
         hit(h);
     }
-    if SINK_SET.any(s, |_, _| true) {
+    if f.any(DOT | PAREN | DASH | LT | OTHER)
+        && kw.any(Kw::Sink, |_, p| {
+            // A path segment named after a sink (`/manual/document.cookie`) is not script.
+            p == 0 || s.get(p - 1) != Some(&b'/')
+        })
+    {
         hit(("xss.script_sink", 0.8));
+    }
+    // JavaScript rules need a call `(`, a back-quote, `[`/`!`/a high byte (classed OTHER) or `-`
+    // (UTF-7); sinks split by blanks or comments need a `.` and a blank or `/`.
+    if f.any(PAREN | QUOTE | DASH | OTHER) || (f.any(DOT) && f.any(WS | SLASH)) {
+        let v = super::js::js_view(s);
+        if let Some(h) = super::js::detect_js(s, &v) {
+            hit(h);
+        }
+        if v.len() != s.len() && SINK_SET.any(&v, |_, p| p == 0 || v.get(p - 1) != Some(&b'/')) {
+            hit(("xss.script_sink", 0.8));
+        }
+    }
+    let extra = super::xss_extra::xss_extras(
+        s,
+        f.any(LT),
+        f.any(QUOTE) && f.any(EQ),
+        f.any(PAREN),
+        f.any(COLON | OTHER),
+    );
+    if let Some(h) = extra {
+        hit(h);
     }
     if let Some(p) = find_seq(s, 0, b"expression") {
         let before = s.get(..p).unwrap_or_default();
@@ -286,12 +315,11 @@ fn judge_tag(s: &[u8], start: usize) -> Option<Hit> {
     best
 }
 
-static EVENT_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(EVENTS));
 static SINK_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(SINKS));
 static SCHEME_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(SCHEMES));
 
-fn attribute_injection(s: &[u8]) -> Option<Hit> {
-    let found = EVENT_SET.any(s, |ev, p| {
+fn attribute_injection(s: &[u8], kw: &KeywordScan<'_>) -> Option<Hit> {
+    let found = kw.any(Kw::Event, |ev, p| {
         let prev_ok = p == 0
             || s.get(p - 1).is_some_and(|&c| is_space(c) || c == b'"' || c == b'\'' || c == b';');
         let mut q = p + ev.len();
