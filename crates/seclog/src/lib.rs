@@ -26,6 +26,8 @@ mod keyfile;
 pub mod logger;
 mod monitor;
 mod ops;
+#[cfg(feature = "tower")]
+pub mod tower;
 mod writer;
 
 pub use classify::{classify_violation, Classified};

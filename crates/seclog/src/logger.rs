@@ -47,6 +47,12 @@ pub(crate) struct Inner {
     stats: Arc<WriterStats>,
 }
 
+impl std::fmt::Debug for SecurityLogger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecurityLogger").field("db_file", &self.inner.config.db_file).finish()
+    }
+}
+
 /// What [`SecurityLogger::log_event_checked`] returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogReceipt {
@@ -54,6 +60,17 @@ pub struct LogReceipt {
     pub event_id: String,
     /// The event's IP or user was already under a decision when the event was observed.
     pub blocked: bool,
+}
+
+/// How an event is handed to the writer.
+#[derive(Clone, Copy)]
+enum Handoff {
+    /// As `queue_full_policy` says.
+    Policy,
+    /// Wait for room and for the commit.
+    Durable,
+    /// Never wait: drop and count when full.
+    Try,
 }
 
 /// Creates a logger from the spec's configuration (`create_security_logger(config)`).
@@ -212,26 +229,40 @@ impl SecurityLogger {
         self.submit_checked(input, durable)
     }
 
+    /// Like [`SecurityLogger::log_event`] but never waits, whatever `queue_full_policy` says:
+    /// when the queue is full the event is dropped, counted in `writer_stats().dropped`, and
+    /// [`LogError::QueueFull`] is returned. Alerts and decisions the event triggers are sent
+    /// without waiting too (a decision still takes effect in memory when its message is
+    /// dropped). For request paths (the tower layer) that must never slow down.
+    pub fn try_log_event(&self, input: EventInput) -> Result<String> {
+        self.submit_with(input, Handoff::Try).map(|r| r.event_id)
+    }
+
     fn submit(&self, input: EventInput, durable: bool) -> Result<String> {
         self.submit_checked(input, durable).map(|r| r.event_id)
     }
 
     fn submit_checked(&self, input: EventInput, durable: bool) -> Result<LogReceipt> {
+        self.submit_with(input, if durable { Handoff::Durable } else { Handoff::Policy })
+    }
+
+    fn submit_with(&self, input: EventInput, how: Handoff) -> Result<LogReceipt> {
         let mut event = self.prepare(input)?;
         let id = event.event_id.clone();
         let outcome = self.inner.monitor.as_ref().map(|m| m.lock().observe(&mut event));
-        self.enqueue(event, durable)?;
+        self.enqueue(event, how)?;
         let mut receipt = LogReceipt { event_id: id, blocked: false };
         if let Some(out) = outcome {
             receipt.blocked = out.was_blocked;
+            let wait = !matches!(how, Handoff::Try);
             for d in out.decisions {
-                self.send_side(Msg::NewDecision(Box::new(d)));
+                self.send_side(Msg::NewDecision(Box::new(d)), wait);
             }
             for a in out.alerts {
-                self.send_side(Msg::NewAlert(Box::new(a)));
+                self.send_side(Msg::NewAlert(Box::new(a)), wait);
             }
             if let Some(ip) = out.suspicious {
-                self.send_side(Msg::SuspiciousIps(vec![ip]));
+                self.send_side(Msg::SuspiciousIps(vec![ip]), wait);
             }
         }
         Ok(receipt)
@@ -263,8 +294,8 @@ impl SecurityLogger {
         self.inner.monitor.as_ref().map_or(0, |m| m.lock().rule_engine().key_count())
     }
 
-    fn enqueue(&self, event: SecurityEvent, durable: bool) -> Result<()> {
-        let (ack_tx, ack_rx) = if durable {
+    fn enqueue(&self, event: SecurityEvent, how: Handoff) -> Result<()> {
+        let (ack_tx, ack_rx) = if matches!(how, Handoff::Durable) {
             let (a, b) = bounded(1);
             (Some(a), Some(b))
         } else {
@@ -274,16 +305,23 @@ impl SecurityLogger {
             let guard = self.inner.tx.read();
             let tx = guard.as_ref().ok_or(LogError::Closed)?;
             let msg = Msg::Event(Box::new(event), ack_tx);
-            match self.inner.config.queue_full_policy {
-                QueueFullPolicy::Wait => tx.send(msg).map_err(|_| LogError::Closed)?,
-                QueueFullPolicy::Drop => match tx.try_send(msg) {
+            let wait = match how {
+                Handoff::Try => false,
+                Handoff::Durable | Handoff::Policy => {
+                    self.inner.config.queue_full_policy == QueueFullPolicy::Wait
+                }
+            };
+            if wait {
+                tx.send(msg).map_err(|_| LogError::Closed)?;
+            } else {
+                match tx.try_send(msg) {
                     Ok(()) => {}
                     Err(TrySendError::Full(_)) => {
                         self.inner.stats.dropped.fetch_add(1, Ordering::Relaxed);
                         return Err(LogError::QueueFull);
                     }
                     Err(TrySendError::Disconnected(_)) => return Err(LogError::Closed),
-                },
+                }
             }
         }
         if let Some(rx) = ack_rx {
@@ -301,10 +339,15 @@ impl SecurityLogger {
         }
     }
 
-    /// Sends a message to the writer (alerts, suspicious IPs), waiting for room.
-    pub(crate) fn send_side(&self, msg: Msg) {
+    /// Sends a message to the writer (alerts, decisions, suspicious IPs), waiting for room
+    /// unless `wait` is false (then a full queue drops it with a warning).
+    pub(crate) fn send_side(&self, msg: Msg, wait: bool) {
         if let Some(tx) = self.inner.tx.read().as_ref() {
-            let _ = tx.send(msg);
+            if wait {
+                let _ = tx.send(msg);
+            } else if let Err(TrySendError::Full(_)) = tx.try_send(msg) {
+                tracing::warn!("queue full: an alert or decision record was not persisted");
+            }
         }
     }
 

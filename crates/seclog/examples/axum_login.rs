@@ -1,0 +1,139 @@
+//! A small axum application protected by the seclog tower layer.
+//!
+//! ```text
+//! cargo run -p seclog --example axum_login --features tower -- --listen 127.0.0.1:3000 --db /tmp/app.db
+//! ```
+//!
+//! - `POST /login` with JSON `{"username", "password"}`: 200 for demo/demo, 401 otherwise. The
+//!   handler logs the attempt itself (`log_auth_attempt`, with the user id) and marks the
+//!   request as logged, so the layer does not log the 401 a second time.
+//! - `GET /admin`: 200 with `Authorization: Bearer demo-admin`, 403 otherwise (logged by the
+//!   layer as `authorization_failure`; with `Bearer demo-user` the user id is `demo`).
+//! - `GET /search?q=`: 400 when `q` is longer than 100 characters (logged by the layer as
+//!   `input_validation_violation`).
+//!
+//! With the default rules, five failed logins from one IP within 300 s block it: the sixth
+//! request is answered 403 by the layer before the handler runs. The server prints
+//! `listening on ADDR` once it accepts connections (`--listen 127.0.0.1:0` picks a free port).
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::header::{AUTHORIZATION, USER_AGENT};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use seclog::tower::{RequestLog, SecurityLayer, SecurityLayerConfig, UserId};
+use seclog::{log_auth_attempt, Config, QueueFullPolicy, SecurityLogger};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// The login form.
+#[derive(Deserialize)]
+struct Login {
+    username: String,
+    password: String,
+}
+
+/// The search parameters.
+#[derive(Deserialize)]
+struct Search {
+    #[serde(default)]
+    q: String,
+}
+
+/// The application: routes behind the security layer.
+fn app(logger: SecurityLogger) -> Router {
+    let config = SecurityLayerConfig::default()
+        .peer_addr(|ext| ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0));
+    let layer = SecurityLayer::with_config(logger.clone(), config);
+    Router::new()
+        .route("/login", post(login))
+        .route("/admin", get(admin))
+        .route("/search", get(search))
+        .with_state(logger)
+        .layer(layer)
+}
+
+async fn login(
+    State(logger): State<SecurityLogger>,
+    Extension(request): Extension<RequestLog>,
+    headers: HeaderMap,
+    Json(form): Json<Login>,
+) -> (StatusCode, Json<Value>) {
+    let ok = form.username == "demo" && form.password == "demo";
+    let ip = request.client_ip().map(|ip| ip.to_string());
+    let ua = headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
+    let mut details = serde_json::Map::new();
+    details.insert("correlation_id".into(), Value::from(request.correlation_id()));
+    // One failed login is one event: ours, with the user id; the layer skips the 401.
+    if log_auth_attempt(&logger, &form.username, ok, ip.as_deref(), ua, Some(details)).is_ok() {
+        request.mark_logged();
+    }
+    if ok {
+        (StatusCode::OK, Json(json!({"token": "demo-user"})))
+    } else {
+        (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid credentials"})))
+    }
+}
+
+async fn admin(headers: HeaderMap) -> (StatusCode, Option<Extension<UserId>>, Json<Value>) {
+    match headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        Some("Bearer demo-admin") => (StatusCode::OK, None, Json(json!({"admin": true}))),
+        // A known user without the role: the layer logs the 403 with this user id.
+        Some("Bearer demo-user") => (
+            StatusCode::FORBIDDEN,
+            Some(Extension(UserId("demo".into()))),
+            Json(json!({"error": "forbidden"})),
+        ),
+        _ => (StatusCode::FORBIDDEN, None, Json(json!({"error": "forbidden"}))),
+    }
+}
+
+async fn search(Query(params): Query<Search>) -> (StatusCode, Json<Value>) {
+    if params.q.chars().count() > 100 {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "q is longer than 100 characters"})),
+        );
+    }
+    (StatusCode::OK, Json(json!({"query": params.q, "results": []})))
+}
+
+fn parse_args() -> Result<(SocketAddr, String), String> {
+    let mut listen: SocketAddr = ([127, 0, 0, 1], 3000).into();
+    let mut db = String::from("axum_login.db");
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--listen" => {
+                let v = args.next().ok_or("--listen needs ADDR:PORT")?;
+                listen = v.parse().map_err(|e| format!("--listen {v:?}: {e}"))?;
+            }
+            "--db" => db = args.next().ok_or("--db needs a path")?,
+            other => return Err(format!("unknown argument {other:?} (use --listen, --db)")),
+        }
+    }
+    Ok((listen, db))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (listen, db) = parse_args()?;
+    let config = Config {
+        db_file: db.into(),
+        // The layer never waits for the queue; the handler's own events should not either.
+        queue_full_policy: QueueFullPolicy::Drop,
+        ..Config::default()
+    };
+    let logger = SecurityLogger::new(config)?;
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    println!("listening on {}", listener.local_addr()?);
+    axum::serve(listener, app(logger.clone()).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    logger.close();
+    Ok(())
+}

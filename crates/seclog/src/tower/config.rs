@@ -1,0 +1,159 @@
+//! [`SecurityLayerConfig`]: what the layer trusts, logs and refuses.
+
+use std::net::{IpAddr, SocketAddr};
+
+use http::{Extensions, StatusCode};
+use ipnet::IpNet;
+use seclog_core::EventType;
+
+use super::client_ip::Trusted;
+use super::PeerAddr;
+
+/// How a request from a blocked client is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BlockedResponse {
+    /// `403 Forbidden`.
+    #[default]
+    Forbidden,
+    /// `429 Too Many Requests` with `Retry-After` (seconds until the decision ends; absent for
+    /// a permanent decision).
+    TooManyRequests,
+}
+
+/// Reads the peer address from a request's extensions.
+pub type PeerAddrFn = fn(&Extensions) -> Option<SocketAddr>;
+
+/// The peer address from a [`PeerAddr`] or a bare [`SocketAddr`] extension.
+pub fn default_peer_addr(ext: &Extensions) -> Option<SocketAddr> {
+    ext.get::<PeerAddr>().map(|p| p.0).or_else(|| ext.get::<SocketAddr>().copied())
+}
+
+/// Settings of the [`SecurityLayer`](super::SecurityLayer). Built with chained setters:
+///
+/// ```
+/// # #[cfg(feature = "tower")] {
+/// use seclog::tower::{BlockedResponse, SecurityLayerConfig};
+/// let config = SecurityLayerConfig::default()
+///     .trusted_proxies(["10.0.0.0/8", "::1"])?
+///     .blocked_response(BlockedResponse::TooManyRequests)
+///     .map_status(404, Some(seclog::EventType::ApiAccessDenied));
+/// # }
+/// # Ok::<(), seclog::LogError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct SecurityLayerConfig {
+    pub(crate) trusted: Trusted,
+    /// (status, event type), at most one entry per status.
+    pub(crate) statuses: Vec<(u16, EventType)>,
+    pub(crate) blocked: BlockedResponse,
+    pub(crate) detect_attacks: bool,
+    pub(crate) refuse_attacks: Option<StatusCode>,
+    pub(crate) max_inspected_bytes: usize,
+    pub(crate) peer_addr: PeerAddrFn,
+}
+
+impl Default for SecurityLayerConfig {
+    /// No trusted proxy; 401 -> `auth_failure`, 403 -> `authorization_failure`,
+    /// 429 -> `rate_limiting_trigger`, 400 -> `input_validation_violation`; blocked clients get
+    /// 403; attack detection off; 8 KiB inspected; peer from [`default_peer_addr`].
+    fn default() -> Self {
+        SecurityLayerConfig {
+            trusted: Trusted::default(),
+            statuses: vec![
+                (401, EventType::AuthFailure),
+                (403, EventType::AuthorizationFailure),
+                (429, EventType::RateLimitingTrigger),
+                (400, EventType::InputValidationViolation),
+            ],
+            blocked: BlockedResponse::Forbidden,
+            detect_attacks: false,
+            refuse_attacks: None,
+            max_inspected_bytes: 8 * 1024,
+            peer_addr: default_peer_addr,
+        }
+    }
+}
+
+impl SecurityLayerConfig {
+    /// Trusts forwarding headers (`Forwarded`, `X-Forwarded-For`, `X-Real-IP`) from these
+    /// networks or addresses (CIDR or plain IP). Replaces the list. Never trust a network a
+    /// client can send from: it could then choose its own address.
+    pub fn trusted_proxies<I, S>(mut self, nets: I) -> crate::Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut out = Vec::new();
+        for n in nets {
+            let n = n.as_ref().trim();
+            let net = match n.parse::<IpNet>() {
+                Ok(net) => net,
+                Err(_) => n.parse::<IpAddr>().map(IpNet::from).map_err(|_| {
+                    crate::LogError::Config(format!(
+                        "trusted_proxies: {n:?} is not an IP address or CIDR network"
+                    ))
+                })?,
+            };
+            out.push(net);
+        }
+        self.trusted = Trusted::new(out);
+        Ok(self)
+    }
+
+    /// Logs responses with `status` as `event_type` (`None`: does not log that status).
+    pub fn map_status(mut self, status: u16, event_type: Option<EventType>) -> Self {
+        self.statuses.retain(|(s, _)| *s != status);
+        if let Some(t) = event_type {
+            self.statuses.push((status, t));
+        }
+        self
+    }
+
+    /// Logs no status at all (then add the wanted ones with [`Self::map_status`]).
+    pub fn clear_status_map(mut self) -> Self {
+        self.statuses.clear();
+        self
+    }
+
+    /// How blocked clients are answered (403 by default).
+    pub fn blocked_response(mut self, r: BlockedResponse) -> Self {
+        self.blocked = r;
+        self
+    }
+
+    /// Runs the attack-pattern detector on the query string's parameters (off by default).
+    /// A finding is logged as the specific attack type (`sql_injection_attempt`,
+    /// `xss_attempt`, ...); the request still reaches the handler unless
+    /// [`Self::refuse_attacks`] is set. The handler's own event, if it marks the request
+    /// as logged, replaces the layer's response event but not the attack event.
+    pub fn detect_attacks(mut self, on: bool) -> Self {
+        self.detect_attacks = on;
+        self
+    }
+
+    /// With attack detection on, answers a request with a finding with `status` (400 or 403
+    /// are sensible) without calling the handler.
+    pub fn refuse_attacks(mut self, status: Option<StatusCode>) -> Self {
+        self.refuse_attacks = status;
+        self
+    }
+
+    /// At most this many bytes of the query string are inspected by the detector
+    /// (8 KiB by default); a longer query is inspected up to there.
+    pub fn max_inspected_bytes(mut self, n: usize) -> Self {
+        self.max_inspected_bytes = n;
+        self
+    }
+
+    /// How the peer address is found in request extensions. The default reads [`PeerAddr`]
+    /// or a bare `SocketAddr`; with axum's `into_make_service_with_connect_info::<SocketAddr>()`
+    /// pass `|e| e.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0)`.
+    pub fn peer_addr(mut self, f: PeerAddrFn) -> Self {
+        self.peer_addr = f;
+        self
+    }
+
+    pub(crate) fn event_for(&self, status: u16) -> Option<EventType> {
+        self.statuses.iter().find(|(s, _)| *s == status).map(|(_, t)| *t)
+    }
+}

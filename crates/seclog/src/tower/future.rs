@@ -1,0 +1,94 @@
+//! The response future of [`SecurityService`](super::SecurityService).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use http::{HeaderValue, Response};
+use pin_project_lite::pin_project;
+
+use super::layer::{Meta, Shared};
+use super::{LoggedEvent, RequestLog, UserId};
+
+/// What is needed to log the response once the inner service answers.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) log: RequestLog,
+    pub(crate) meta: Meta,
+}
+
+pin_project! {
+    /// The response future of [`SecurityService`](super::SecurityService): either an
+    /// immediate answer (blocked, refused) or the inner service's future, whose response is
+    /// logged when its status is mapped.
+    #[derive(Debug)]
+    pub struct ResponseFuture<F, B> {
+        #[pin]
+        kind: Kind<F, B>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    #[derive(Debug)]
+    enum Kind<F, B> {
+        Ready { response: Option<Response<B>> },
+        Inner { #[pin] future: F, pending: Option<Pending> },
+    }
+}
+
+impl<F, B> ResponseFuture<F, B> {
+    pub(crate) fn ready(response: Response<B>) -> Self {
+        ResponseFuture { kind: Kind::Ready { response: Some(response) } }
+    }
+
+    pub(crate) fn pending(future: F, pending: Pending) -> Self {
+        ResponseFuture { kind: Kind::Inner { future, pending: Some(pending) } }
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F, B>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Ready { response } => match response.take() {
+                Some(r) => Poll::Ready(Ok(r)),
+                None => Poll::Pending, // polled after completion: never resolves again
+            },
+            KindProj::Inner { future, pending } => {
+                let mut res = ready!(future.poll(cx))?;
+                if let Some(p) = pending.take() {
+                    after(p, &mut res);
+                }
+                Poll::Ready(Ok(res))
+            }
+        }
+    }
+}
+
+/// Logs the response when its status is mapped and the handler did not log it.
+fn after<B>(p: Pending, res: &mut Response<B>) {
+    let Some(ty) = p.shared.config.event_for(res.status().as_u16()) else {
+        return;
+    };
+    if p.log.is_logged() || res.extensions().get::<LoggedEvent>().is_some() {
+        p.shared.stats.handler_logged.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    let user = res.extensions().get::<UserId>().map(|u| u.0.clone()).or(p.meta.user.clone());
+    p.shared.log(ty, &p.meta, &p.log, res.status(), user, None);
+    if let Some(id) = p.log.generated_id() {
+        if !res.headers().contains_key("x-request-id") {
+            if let Ok(v) = HeaderValue::from_str(id) {
+                res.headers_mut().insert("x-request-id", v);
+            }
+        }
+    }
+}
