@@ -1,17 +1,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 //! Loopback load generator for `seclog serve`.
 //!
-//! `cargo run --release -p seclog-server --example load -- URL KEY single|batch CONCURRENCY SECONDS`
-//! Single mode POSTs one event per request to /v1/events (201 only after commit) and prints
-//! requests/s and latency percentiles; batch mode POSTs 1,000-event JSON arrays to
-//! /v1/events/batch and prints events/s.
+//! `cargo run --release -p seclog-server --example load -- URL KEY MODE CONCURRENCY SECONDS`
+//! MODE `single` POSTs one event per request to /v1/events (201 only after commit) and prints
+//! requests/s and latency percentiles; `batch` POSTs 1,000-event JSON arrays to
+//! /v1/events/batch and prints events/s; `query-ip` and `query-type` GET /v1/events with an
+//! IP (10.1.2.3) or type (auth_failure) filter and limit=100 and print latency percentiles.
 
 use std::time::{Duration, Instant};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let [_, url, key, mode, conc, secs] = &args[..] else {
-        eprintln!("usage: load URL KEY single|batch CONCURRENCY SECONDS");
+        eprintln!("usage: load URL KEY single|batch|query-ip|query-type CONCURRENCY SECONDS");
         std::process::exit(2);
     };
     assert!(
@@ -21,10 +22,17 @@ fn main() {
     let conc: usize = conc.parse().unwrap();
     let secs: u64 = secs.parse().unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    rt.block_on(run(url.clone(), key.clone(), mode == "batch", conc, Duration::from_secs(secs)));
+    rt.block_on(run(url.clone(), key.clone(), mode, conc, Duration::from_secs(secs)));
 }
 
-async fn run(url: String, key: String, batch: bool, conc: usize, dur: Duration) {
+async fn run(url: String, key: String, mode: &str, conc: usize, dur: Duration) {
+    let batch = mode == "batch";
+    let query = match mode {
+        "query-ip" => Some("ip_address=10.1.2.3&limit=100"),
+        "query-type" => Some("event_type=auth_failure&limit=100"),
+        "single" | "batch" => None,
+        other => panic!("unknown mode {other}"),
+    };
     let client = reqwest::Client::new();
     let body = if batch {
         let items: Vec<_> = (0..1000)
@@ -37,8 +45,11 @@ async fn run(url: String, key: String, batch: bool, conc: usize, dur: Duration) 
             "ip_address": "10.1.2.3", "request_url": "/api/x"}))
         .unwrap()
     };
-    let endpoint =
-        if batch { format!("{url}/v1/events/batch") } else { format!("{url}/v1/events") };
+    let endpoint = match (batch, query) {
+        (true, _) => format!("{url}/v1/events/batch"),
+        (false, Some(q)) => format!("{url}/v1/events?{q}"),
+        (false, None) => format!("{url}/v1/events"),
+    };
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..conc {
@@ -49,13 +60,17 @@ async fn run(url: String, key: String, batch: bool, conc: usize, dur: Duration) 
             let mut errors = 0u64;
             while start.elapsed() < dur {
                 let t = Instant::now();
-                let r = client
-                    .post(&endpoint)
-                    .header("X-Api-Key", &key)
-                    .header("Content-Type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await;
+                let r = if query.is_some() {
+                    client.get(&endpoint).header("X-Api-Key", &key).send().await
+                } else {
+                    client
+                        .post(&endpoint)
+                        .header("X-Api-Key", &key)
+                        .header("Content-Type", "application/json")
+                        .body(body.clone())
+                        .send()
+                        .await
+                };
                 match r {
                     Ok(r) if r.status().is_success() => {
                         let _ = r.bytes().await;
@@ -84,7 +99,7 @@ async fn run(url: String, key: String, batch: bool, conc: usize, dur: Duration) 
     let n = lat.len() as f64;
     println!(
         "mode={} concurrency={conc} requests={} errors={errors} elapsed={elapsed:.1}s req/s={:.0} events/s={:.0} p50={:?} p99={:?} max={:?}",
-        if batch { "batch(1000)" } else { "single" },
+        mode,
         lat.len(),
         n / elapsed,
         n * if batch { 1000.0 } else { 1.0 } / elapsed,

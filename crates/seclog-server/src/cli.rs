@@ -14,6 +14,15 @@ pub(crate) struct Cli {
     /// TOML configuration file (defaults < file < SECLOG_* environment variables).
     #[arg(long, global = true, env = "SECLOG_CONFIG")]
     pub(crate) config: Option<PathBuf>,
+    /// Run the command against a running `seclog serve` at this URL instead of --db.
+    #[arg(long, global = true, env = "SECLOG_SERVER")]
+    pub(crate) server: Option<String>,
+    /// API key for --server.
+    #[arg(long, global = true, env = "SECLOG_API_KEY", hide_env_values = true)]
+    pub(crate) api_key: Option<String>,
+    /// Extra CA certificate (PEM) to trust for an https:// --server.
+    #[arg(long, global = true, env = "SECLOG_CA_CERT")]
+    pub(crate) ca_cert: Option<PathBuf>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -72,6 +81,16 @@ pub(crate) enum Command {
     Keys {
         #[command(subcommand)]
         action: KeysAction,
+    },
+    /// Export events as JSON lines, streaming page by page (constant memory for any size).
+    Export(ExportArgs),
+    /// Follow new events live (newest last), with filters.
+    Tail(TailArgs),
+    /// Delete events older than a date; refuses events inside the retention period.
+    Purge {
+        /// RFC 3339 time or YYYY-MM-DD (midnight UTC).
+        #[arg(long)]
+        before: String,
     },
     /// List the rules in force.
     Rules {
@@ -179,36 +198,8 @@ pub(crate) enum AlertAction {
 /// Filters of `seclog query`.
 #[derive(Debug, Args)]
 pub(crate) struct QueryArgs {
-    /// Event type (repeatable: any of them).
-    #[arg(long = "type", value_name = "TYPE")]
-    pub(crate) types: Vec<String>,
-    /// Minimum severity (info, low, medium, high, critical).
-    #[arg(long)]
-    pub(crate) min_severity: Option<String>,
-    /// Exact client IP.
-    #[arg(long)]
-    pub(crate) ip: Option<String>,
-    /// Network in CIDR form (e.g. 10.0.0.0/8).
-    #[arg(long)]
-    pub(crate) cidr: Option<String>,
-    /// User id.
-    #[arg(long)]
-    pub(crate) user: Option<String>,
-    /// Session id (as the application knows it; it is hashed before lookup).
-    #[arg(long)]
-    pub(crate) session: Option<String>,
-    /// Correlation id.
-    #[arg(long)]
-    pub(crate) correlation_id: Option<String>,
-    /// Investigation status.
-    #[arg(long)]
-    pub(crate) status: Option<String>,
-    /// Start of the time range (RFC 3339, inclusive).
-    #[arg(long, alias = "start-time")]
-    pub(crate) since: Option<String>,
-    /// End of the time range (RFC 3339, inclusive).
-    #[arg(long, alias = "end-time")]
-    pub(crate) until: Option<String>,
+    #[command(flatten)]
+    pub(crate) filter: FilterArgs,
     /// Most events per page.
     #[arg(long, default_value_t = 100)]
     pub(crate) limit: usize,
@@ -263,4 +254,80 @@ pub(crate) enum KeysAction {
         /// The key id.
         id: String,
     },
+}
+
+/// Event filters shared by `query`, `export` and `tail`.
+#[derive(Debug, Args)]
+pub(crate) struct FilterArgs {
+    /// Event type (repeatable: any of them).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub(crate) types: Vec<String>,
+    /// Minimum severity (info, low, medium, high, critical).
+    #[arg(long)]
+    pub(crate) min_severity: Option<String>,
+    /// Exact client IP.
+    #[arg(long)]
+    pub(crate) ip: Option<String>,
+    /// Network in CIDR form (e.g. 10.0.0.0/8).
+    #[arg(long)]
+    pub(crate) cidr: Option<String>,
+    /// User id.
+    #[arg(long)]
+    pub(crate) user: Option<String>,
+    /// Session id (as the application knows it; it is hashed before lookup).
+    #[arg(long)]
+    pub(crate) session: Option<String>,
+    /// Correlation id.
+    #[arg(long)]
+    pub(crate) correlation_id: Option<String>,
+    /// Investigation status.
+    #[arg(long)]
+    pub(crate) status: Option<String>,
+    /// Start of the time range (RFC 3339, inclusive).
+    #[arg(long, alias = "start-time")]
+    pub(crate) since: Option<String>,
+    /// End of the time range (RFC 3339, inclusive).
+    #[arg(long, alias = "end-time")]
+    pub(crate) until: Option<String>,
+}
+
+/// `seclog export`.
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    #[command(flatten)]
+    pub(crate) filter: FilterArgs,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    pub(crate) output: Option<PathBuf>,
+    /// Events fetched per page.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) page_size: usize,
+    /// Hide the progress bar.
+    #[arg(long)]
+    pub(crate) quiet: bool,
+}
+
+/// `seclog tail`.
+#[derive(Debug, Args)]
+pub(crate) struct TailArgs {
+    #[command(flatten)]
+    pub(crate) filter: FilterArgs,
+    /// Print this many recent events first.
+    #[arg(long, short = 'n', default_value_t = 10)]
+    pub(crate) lines: usize,
+    /// Poll interval in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) interval_ms: u64,
+    /// Stop after printing this many new events.
+    #[arg(long)]
+    pub(crate) max: Option<u64>,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    pub(crate) timeout: Option<u64>,
+    /// Print the recent events and exit without following.
+    #[arg(long)]
+    pub(crate) once: bool,
+    /// Output format (table or jsonl).
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: Format,
 }

@@ -6,12 +6,25 @@ use seclog::SecurityEvent;
 
 /// Writes events as aligned columns.
 pub(crate) fn events_table(out: &mut impl Write, events: &[SecurityEvent]) -> std::io::Result<()> {
+    events_header(out)?;
+    for e in events {
+        event_row(out, e)?;
+    }
+    Ok(())
+}
+
+/// The header line of [`events_table`].
+pub(crate) fn events_header(out: &mut impl Write) -> std::io::Result<()> {
     writeln!(
         out,
         "{:<20}  {:<28}  {:<8}  {:<39}  {:<20}  {:>4}",
         "TIMESTAMP", "TYPE", "SEVERITY", "IP", "USER", "RISK"
-    )?;
-    for e in events {
+    )
+}
+
+/// One line of [`events_table`].
+pub(crate) fn event_row(out: &mut impl Write, e: &SecurityEvent) -> std::io::Result<()> {
+    {
         let ts =
             e.timestamp.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
         writeln!(

@@ -45,6 +45,30 @@ fn neutral(text: &str) -> String {
 }
 
 impl SecurityLogger {
+    /// Deletes the events older than `cutoff` (and their investigation trails); returns how
+    /// many were deleted. Refuses, naming the retention period, when `cutoff` is later than
+    /// `now - retention_days`: events inside the retention period are protected and cannot
+    /// be deleted by hand. Queued events are committed first.
+    pub fn purge_before(&self, cutoff: time::OffsetDateTime) -> Result<u64> {
+        let days = self.config().retention_days;
+        let protected_from = self.now() - Duration::days(i64::from(days));
+        if cutoff > protected_from {
+            let from = protected_from
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            return Err(ValidationError::new(
+                "before",
+                format!(
+                    "events newer than {from} are protected by the retention period of {days} \
+                     days (retention_days); choose a date on or before it"
+                ),
+            )
+            .into());
+        }
+        self.flush()?;
+        Ok(self.store().purge_events(Some(cutoff), None)?)
+    }
+
     /// Blocks an IP, a network or a user by hand for `duration` (`None`: permanently).
     pub fn add_decision(
         &self,

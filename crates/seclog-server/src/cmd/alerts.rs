@@ -3,32 +3,29 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use crate::backend::Backend;
 use anyhow::bail;
-use seclog::core::{AlertStatus, Resolution};
-use seclog::SecurityLogger;
 
 use crate::cli::{AlertAction, AlertsArgs, Format};
 use crate::output::{print_json, rfc3339};
 
-pub(crate) fn run(logger: &SecurityLogger, args: &AlertsArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(backend: &dyn Backend, args: &AlertsArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match &args.action {
         Some(AlertAction::Ack { id, by, note }) => {
-            let a = logger.acknowledge_alert(id, by, note.as_deref())?;
+            let a = backend.acknowledge_alert(id, by, note.as_deref())?;
             print_json(&mut out, &a)?;
         }
         Some(AlertAction::Resolve { id, by, reason, note }) => {
-            let resolution: Resolution = reason.parse()?;
-            let a = logger.resolve_alert(id, by, resolution, note.as_deref())?;
+            let a = backend.resolve_alert(id, by, reason, note.as_deref())?;
             print_json(&mut out, &a)?;
         }
-        Some(AlertAction::Show { id }) => match logger.get_alert(id)? {
+        Some(AlertAction::Show { id }) => match backend.get_alert(id)? {
             Some(a) => print_json(&mut out, &a)?,
             None => bail!("no alert with id {id}"),
         },
         None => {
-            let status = args.status.as_deref().map(str::parse::<AlertStatus>).transpose()?;
-            let alerts = logger.alerts(status, args.limit)?;
+            let alerts = backend.alerts(args.status.as_deref(), args.limit)?;
             match args.format {
                 Format::Json => print_json(&mut out, &alerts)?,
                 Format::Jsonl => {

@@ -4,8 +4,9 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use seclog::core::monitor::Scope;
-use seclog::{Config, SecurityLogger};
+use seclog::core::monitor::{Rule, Scope};
+
+use crate::backend::{Backend, NewDecision};
 
 use crate::cli::{DecisionAction, DecisionsArgs, Format};
 use crate::output::{print_json, rfc3339};
@@ -40,20 +41,25 @@ pub(crate) fn parse_scope(text: &str) -> anyhow::Result<Scope> {
     })
 }
 
-pub(crate) fn run(logger: &SecurityLogger, args: &DecisionsArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(backend: &dyn Backend, args: &DecisionsArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match &args.action {
         Some(DecisionAction::Add { scope, value, duration, reason, by }) => {
-            let duration = duration.as_deref().map(parse_duration).transpose()?;
-            let d = logger.add_decision(parse_scope(scope)?, value, duration, reason, by)?;
+            let d = backend.add_decision(&NewDecision {
+                scope: scope.clone(),
+                value: value.clone(),
+                duration: duration.clone(),
+                reason: reason.clone(),
+                by: by.clone(),
+            })?;
             print_json(&mut out, &d)?;
         }
-        Some(DecisionAction::Delete { id }) => match logger.delete_decision(id)? {
+        Some(DecisionAction::Delete { id }) => match backend.delete_decision(id)? {
             Some(d) => print_json(&mut out, &d)?,
             None => bail!("no decision with id {id}"),
         },
         None => {
-            let list = logger.decisions(args.all, args.limit)?;
+            let list = backend.decisions(args.all, args.limit)?;
             match args.format {
                 Format::Json => print_json(&mut out, &list)?,
                 Format::Jsonl => {
@@ -94,12 +100,12 @@ pub(crate) fn run(logger: &SecurityLogger, args: &DecisionsArgs) -> anyhow::Resu
 }
 
 pub(crate) fn ips(
-    logger: &SecurityLogger,
+    backend: &dyn Backend,
     blocked: bool,
     limit: usize,
     format: Format,
 ) -> anyhow::Result<ExitCode> {
-    let rows = logger.suspicious_ips(blocked, limit)?;
+    let rows = backend.suspicious_ips(blocked, limit)?;
     let mut out = std::io::stdout().lock();
     match format {
         Format::Json => print_json(&mut out, &rows)?,
@@ -132,8 +138,7 @@ pub(crate) fn ips(
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) fn rules(config: &Config, format: Format) -> anyhow::Result<ExitCode> {
-    let rules = config.effective_rules()?;
+pub(crate) fn rules(rules: &[Rule], format: Format) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match format {
         Format::Json | Format::Jsonl => print_json(&mut out, &rules)?,
@@ -143,7 +148,7 @@ pub(crate) fn rules(config: &Config, format: Format) -> anyhow::Result<ExitCode>
                 "{:<22}  {:<8}  {:>9}  {:>7}  {:<15}  {:<9}  EVENT TYPES",
                 "NAME", "ENABLED", "THRESHOLD", "WINDOW", "ACTION", "GROUP BY"
             )?;
-            for r in &rules {
+            for r in rules {
                 let types: Vec<&str> = r.event_types.iter().map(|t| t.as_str()).collect();
                 let group = serde_json::to_value(r.group_by)?.as_str().unwrap_or("").to_string();
                 let enabled = if r.dry_run { "dry-run".to_string() } else { r.enabled.to_string() };

@@ -8,12 +8,16 @@ use std::time::Instant;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use seclog::{EventInput, LogError, SecurityLogger};
+
+use crate::backend::Backend;
 
 /// How many rejected lines are listed one by one before only counting.
 const MAX_LISTED: u64 = 50;
 
-pub(crate) fn run(logger: &SecurityLogger, file: &Path, quiet: bool) -> anyhow::Result<ExitCode> {
+/// Lines sent to the backend at once (one HTTP batch in remote mode).
+const CHUNK: usize = 1000;
+
+pub(crate) fn run(backend: &dyn Backend, file: &Path, quiet: bool) -> anyhow::Result<ExitCode> {
     let (reader, total_bytes): (Box<dyn Read>, Option<u64>) = if file.as_os_str() == "-" {
         (Box::new(io::stdin().lock()), None)
     } else {
@@ -24,41 +28,29 @@ pub(crate) fn run(logger: &SecurityLogger, file: &Path, quiet: bool) -> anyhow::
     let bar = progress(quiet, total_bytes);
     let started = Instant::now();
     let mut reader = BufReader::with_capacity(1 << 20, reader);
-    let (mut imported, mut rejected, mut line_no) = (0u64, 0u64, 0u64);
-    let mut line = String::new();
+    let mut counts = Counts::default();
+    let mut line_no = 0u64;
+    let mut chunk: Vec<(u64, String)> = Vec::with_capacity(CHUNK);
     loop {
-        line.clear();
+        let mut line = String::new();
         let n = reader.read_line(&mut line).context("reading input")?;
         if n == 0 {
             break;
         }
         line_no += 1;
         bar.inc(n as u64);
-        let text = line.trim();
-        if text.is_empty() {
+        if line.trim().is_empty() {
             continue;
         }
-        let outcome =
-            serde_json::from_str::<EventInput>(text).map_err(|e| e.to_string()).and_then(|input| {
-                match logger.log_event(input) {
-                    Ok(_) => Ok(()),
-                    Err(LogError::Invalid(v)) => Err(v.to_string()),
-                    Err(other) => Err(format!("not stored: {other}")),
-                }
-            });
-        match outcome {
-            Ok(()) => imported += 1,
-            Err(reason) => {
-                rejected += 1;
-                if rejected <= MAX_LISTED {
-                    bar.suspend(|| eprintln!("line {line_no}: {reason}"));
-                }
-            }
+        chunk.push((line_no, line));
+        if chunk.len() >= CHUNK {
+            send(backend, &mut chunk, &mut counts, &bar)?;
         }
     }
-    logger.flush().context("committing the imported events")?;
+    send(backend, &mut chunk, &mut counts, &bar)?;
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
+    let Counts { imported, rejected } = counts;
     if rejected > MAX_LISTED {
         eprintln!("... and {} more rejected lines", rejected - MAX_LISTED);
     }
@@ -67,6 +59,39 @@ pub(crate) fn run(logger: &SecurityLogger, file: &Path, quiet: bool) -> anyhow::
         imported as f64 / secs.max(1e-9)
     );
     Ok(if rejected == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+#[derive(Default)]
+struct Counts {
+    imported: u64,
+    rejected: u64,
+}
+
+/// Sends the chunk (committed on return) and reports its rejected lines.
+fn send(
+    backend: &dyn Backend,
+    chunk: &mut Vec<(u64, String)>,
+    counts: &mut Counts,
+    bar: &ProgressBar,
+) -> anyhow::Result<()> {
+    if chunk.is_empty() {
+        return Ok(());
+    }
+    let items: Vec<&str> = chunk.iter().map(|(_, l)| l.trim()).collect();
+    let results = backend.ingest(&items).context("importing events")?;
+    for ((line_no, _), result) in chunk.iter().zip(results) {
+        match result {
+            None => counts.imported += 1,
+            Some(reason) => {
+                counts.rejected += 1;
+                if counts.rejected <= MAX_LISTED {
+                    bar.suspend(|| eprintln!("line {line_no}: {reason}"));
+                }
+            }
+        }
+    }
+    chunk.clear();
+    Ok(())
 }
 
 fn progress(quiet: bool, total: Option<u64>) -> ProgressBar {

@@ -5,32 +5,62 @@ use std::process::ExitCode;
 use anyhow::Context;
 use seclog::{Config, SecurityLogger};
 
+use crate::backend::{Backend, Local, Remote};
 use crate::cli::{Cli, Command};
 
 mod alerts;
 pub(crate) mod decisions;
 mod detect;
+mod export;
 mod import;
+pub(crate) mod purge;
 mod query;
 mod serve;
 mod stats;
+mod tail;
 
 /// Runs the parsed command line.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Import { ref file, quiet } => import::run(&open(&cli)?, file, quiet),
-        Command::Query(ref args) => query::run(&open(&cli)?, args),
-        Command::Stats { format } => stats::run(&open(&cli)?, format),
+        Command::Import { ref file, quiet } => import::run(&*backend(&cli)?, file, quiet),
+        Command::Query(ref args) => query::run(&*backend(&cli)?, args),
+        Command::Stats { format } => stats::run(&*backend(&cli)?, format),
         Command::Detect => detect::run(),
-        Command::Decisions(ref args) => decisions::run(&open(&cli)?, args),
+        Command::Decisions(ref args) => decisions::run(&*backend(&cli)?, args),
         Command::Ips { blocked, limit, format } => {
-            decisions::ips(&open(&cli)?, blocked, limit, format)
+            decisions::ips(&*backend(&cli)?, blocked, limit, format)
         }
-        Command::Alerts(ref args) => alerts::run(&open(&cli)?, args),
+        Command::Alerts(ref args) => alerts::run(&*backend(&cli)?, args),
+        Command::Export(ref args) => export::run(&*backend(&cli)?, args),
+        Command::Tail(ref args) => tail::run(&*backend(&cli)?, args),
+        Command::Purge { ref before } => purge::run(&*backend(&cli)?, before),
         Command::Serve(ref args) => serve::serve(open(&cli)?, args),
         Command::Keys { ref action } => serve::keys(&open(&cli)?, action),
-        Command::Rules { format } => decisions::rules(&config(&cli)?, format),
+        Command::Rules { format } => match remote(&cli)? {
+            Some(r) => decisions::rules(&r.rules()?, format),
+            None => decisions::rules(&config(&cli)?.effective_rules()?, format),
+        },
     }
+}
+
+/// The server named by `--server`, if any.
+fn remote(cli: &Cli) -> anyhow::Result<Option<Remote>> {
+    match &cli.server {
+        Some(url) if !url.is_empty() => Ok(Some(Remote::new(
+            url,
+            cli.api_key.as_deref().unwrap_or_default(),
+            cli.ca_cert.as_deref(),
+        )?)),
+        _ => Ok(None),
+    }
+}
+
+/// The server (`--server`) or else the local database.
+fn backend(cli: &Cli) -> anyhow::Result<Box<dyn Backend>> {
+    Ok(match remote(cli)? {
+        Some(r) => Box::new(r),
+        None => Box::new(Local(open(cli)?)),
+    })
 }
 
 /// Loads the configuration (file, then environment) with `--db` applied.

@@ -3,15 +3,17 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use seclog::{EventFilter, SecurityEvent, SecurityLogger};
+use seclog::SecurityEvent;
 
-use crate::cli::{Format, QueryArgs};
+use crate::backend::{Backend, Params};
+use crate::cli::{FilterArgs, Format, QueryArgs};
 use crate::output;
 
-pub(crate) fn filter_from(args: &QueryArgs) -> anyhow::Result<EventFilter> {
-    let mut params: Vec<(&str, &str)> = Vec::new();
+/// The filter flags as the library's `(key, value)` pairs; checked by parsing them once.
+pub(crate) fn filter_params(args: &FilterArgs) -> anyhow::Result<Params> {
+    let mut params: Params = Vec::new();
     for t in &args.types {
-        params.push(("event_type", t));
+        params.push(("event_type".into(), t.clone()));
     }
     let singles = [
         ("min_severity", &args.min_severity),
@@ -26,20 +28,21 @@ pub(crate) fn filter_from(args: &QueryArgs) -> anyhow::Result<EventFilter> {
     ];
     for (k, v) in singles {
         if let Some(v) = v {
-            params.push((k, v));
+            params.push((k.into(), v.clone()));
         }
     }
-    Ok(EventFilter::from_params(params)?)
+    crate::backend::filter(&params)?;
+    Ok(params)
 }
 
-pub(crate) fn run(logger: &SecurityLogger, args: &QueryArgs) -> anyhow::Result<ExitCode> {
-    let filter = filter_from(args)?;
+pub(crate) fn run(backend: &dyn Backend, args: &QueryArgs) -> anyhow::Result<ExitCode> {
+    let params = filter_params(&args.filter)?;
     let mut events: Vec<SecurityEvent> = Vec::new();
     let mut cursor = args.cursor.clone();
     let out = std::io::stdout();
     let mut out = out.lock();
     loop {
-        let page = logger.query(&filter, cursor.as_deref(), args.limit)?;
+        let page = backend.query(&params, cursor.as_deref(), args.limit)?;
         if args.format == Format::Jsonl {
             for e in &page.events {
                 serde_json::to_writer(&mut out, e)?;

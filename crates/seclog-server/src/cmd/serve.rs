@@ -17,26 +17,60 @@ pub(crate) fn serve(logger: SecurityLogger, args: &ServeArgs) -> anyhow::Result<
         eprintln!("seclog: no API key existed; created admin key {} (shown once):", rec.id);
         eprintln!("seclog: admin key: {key}");
     }
-    if args.tls_cert.is_some() || args.tls_key.is_some() {
-        anyhow::bail!("TLS is not available in this build yet; terminate TLS in front of seclog");
-    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     let app = crate::server::app(logger.clone())?;
     rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind(&args.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.listen))?;
-        let addr = listener.local_addr()?;
-        eprintln!("seclog: listening on http://{addr}");
-        crate::server::serve(listener, app).await.context("server error")
+        match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => serve_tls(&args.listen, cert, key, app).await,
+            _ => {
+                let listener = tokio::net::TcpListener::bind(&args.listen)
+                    .await
+                    .with_context(|| format!("cannot listen on {}", args.listen))?;
+                let addr = listener.local_addr()?;
+                eprintln!("seclog: listening on http://{addr}");
+                crate::server::serve(listener, app).await.context("server error")
+            }
+        }
     })?;
     rt.shutdown_timeout(std::time::Duration::from_secs(10));
     logger.close();
     eprintln!("seclog: stopped; queue drained");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Serves HTTPS with rustls (ring) until SIGTERM/SIGINT, then finishes in-flight requests.
+async fn serve_tls(
+    listen: &str,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    app: axum::Router,
+) -> anyhow::Result<()> {
+    // Several crates may ask for it; the first install wins, which is the same provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+        .await
+        .with_context(|| {
+            format!("cannot load the TLS certificate {} and key {}", cert.display(), key.display())
+        })?;
+    let listener = std::net::TcpListener::bind(listen)
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        crate::server::shutdown_signal().await;
+        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+    });
+    eprintln!("seclog: listening on https://{addr}");
+    axum_server::from_tcp_rustls(listener, config)
+        .handle(handle)
+        .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .await
+        .context("server error")
 }
 
 /// `seclog keys create|list|revoke`.

@@ -3,12 +3,12 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use seclog::SecurityLogger;
+use crate::backend::Backend;
 
 use crate::cli::Format;
 
-pub(crate) fn run(logger: &SecurityLogger, format: Format) -> anyhow::Result<ExitCode> {
-    let stats = logger.get_statistics()?;
+pub(crate) fn run(backend: &dyn Backend, format: Format) -> anyhow::Result<ExitCode> {
+    let stats = backend.statistics()?;
     let mut out = std::io::stdout().lock();
     match format {
         Format::Json | Format::Jsonl => {

@@ -9,6 +9,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub(crate) mod admin;
 pub(crate) mod alerts;
 pub(crate) mod auth;
 pub(crate) mod decisions;
@@ -89,6 +90,9 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(alerts::resolve))
         .routes(routes!(decisions::list, decisions::add))
         .routes(routes!(decisions::stream))
+        .routes(routes!(admin::list_decisions))
+        .routes(routes!(admin::rules))
+        .routes(routes!(admin::purge))
         .routes(routes!(decisions::delete))
         .routes(routes!(health::health))
         .routes(routes!(health::metrics))

@@ -26,8 +26,14 @@ impl Server {
     }
 
     pub fn start_with(db: &Path, env: &[(&str, &str)]) -> Server {
+        Self::start_full(db, env, &[])
+    }
+
+    /// With extra `seclog serve` arguments (e.g. --tls-cert/--tls-key).
+    pub fn start_full(db: &Path, env: &[(&str, &str)], extra: &[&str]) -> Server {
         let mut cmd = Command::new(bin());
-        cmd.arg("--db").arg(db).args(["serve", "--listen", "127.0.0.1:0"]);
+        cmd.arg("--db").arg(db).args(["serve", "--listen", "127.0.0.1:0"]).args(extra);
+        cmd.env_remove("SECLOG_SERVER").env_remove("SECLOG_API_KEY");
         cmd.env_remove("SECLOG_CONFIG").env_remove("SECLOG_DB").env_remove("SECLOG_LISTEN");
         for (k, v) in env {
             cmd.env(k, v);
