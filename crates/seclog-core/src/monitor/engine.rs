@@ -220,6 +220,8 @@ impl RuleEngine {
         let bit = type_bit(event.event_type);
         let t = micros(event.timestamp);
         let mut out = Vec::new();
+        // Parsed once, on the first rule that counts the event.
+        let mut parsed: Option<EventId> = None;
         for c in &mut self.compiled {
             if (c.types | c.success) & bit == 0 {
                 continue;
@@ -234,8 +236,9 @@ impl RuleEngine {
                 }
             }
             let Some(key) = GroupKey::of(rule.group_by, event) else { continue };
+            let id = parsed.get_or_insert_with(|| EventId::new(&event.event_id));
             let fired = match rule.kind {
-                RuleKind::Threshold => observe_threshold(c, &key, t, &event.event_id),
+                RuleKind::Threshold => observe_threshold(c, &key, t, id),
                 RuleKind::DistinctCount { field } => {
                     let tag = match field {
                         DistinctField::UserId => {
@@ -246,13 +249,11 @@ impl RuleEngine {
                         }
                     };
                     match tag {
-                        Some(tag) => observe_distinct(c, &key, t, tag, &event.event_id),
+                        Some(tag) => observe_distinct(c, &key, t, tag, id),
                         None => None,
                     }
                 }
-                RuleKind::Sequence { .. } => {
-                    observe_sequence(c, &key, t, bit & c.success != 0, &event.event_id)
-                }
+                RuleKind::Sequence { .. } => observe_sequence(c, &key, t, bit & c.success != 0, id),
             };
             if let Some(event_ids) = fired {
                 let key = key.render();
@@ -295,11 +296,11 @@ fn observe_threshold(
     c: &mut Compiled,
     key: &GroupKey<'_>,
     t: i64,
-    id: &str,
+    id: &EventId,
 ) -> Option<Vec<String>> {
     let (window, cap) = (c.window, c.cap);
     let s = c.states.entry(key)?;
-    if !s.ring.insert(Entry { t, tag: 0, id: EventId::new(id) }, cap) {
+    if !s.ring.insert(Entry { t, tag: 0, id: id.clone() }, cap) {
         return None;
     }
     complete(s, t, window, cap)
@@ -310,11 +311,11 @@ fn observe_distinct(
     key: &GroupKey<'_>,
     t: i64,
     tag: u64,
-    id: &str,
+    id: &EventId,
 ) -> Option<Vec<String>> {
     let (window, cap) = (c.window, c.cap);
     let s = c.states.entry(key)?;
-    if !s.ring.insert_distinct(Entry { t, tag, id: EventId::new(id) }, cap) {
+    if !s.ring.insert_distinct(Entry { t, tag, id: id.clone() }, cap) {
         return None;
     }
     complete(s, t, window, cap)
@@ -325,12 +326,12 @@ fn observe_sequence(
     key: &GroupKey<'_>,
     t: i64,
     is_success: bool,
-    id: &str,
+    id: &EventId,
 ) -> Option<Vec<String>> {
     let (window, cap) = (c.window, c.cap);
     if !is_success {
         let s = c.states.entry(key)?;
-        s.ring.insert(Entry { t, tag: 0, id: EventId::new(id) }, cap);
+        s.ring.insert(Entry { t, tag: 0, id: id.clone() }, cap);
         return None;
     }
     // A success for a key without failures needs no state.

@@ -21,13 +21,19 @@ pub(crate) enum EventId {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-fn hex_val(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
+/// Lowercase hex digit values; 0xff for any other byte.
+const HEX_VAL: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0u8;
+    while i < 16 {
+        t[HEX[i as usize] as usize] = i;
+        i += 1;
     }
-}
+    t
+};
+
+/// Byte offsets of the 16 hex pairs of a canonical UUID.
+const PAIRS: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
 
 impl EventId {
     /// Stores `s`; [`EventId::to_string`] gives back exactly `s`.
@@ -36,28 +42,19 @@ impl EventId {
     }
 
     fn parse_uuid(s: &str) -> Option<[u8; 16]> {
-        let b = s.as_bytes();
-        if b.len() != 36 {
+        let b: &[u8; 36] = s.as_bytes().try_into().ok()?;
+        if b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
             return None;
         }
         let mut out = [0u8; 16];
-        let mut n = 0usize;
-        let mut i = 0usize;
-        while i < 36 {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                if b.get(i) != Some(&b'-') {
-                    return None;
-                }
-                i += 1;
-                continue;
-            }
-            let hi = hex_val(*b.get(i)?)?;
-            let lo = hex_val(*b.get(i + 1)?)?;
-            *out.get_mut(n)? = (hi << 4) | lo;
-            n += 1;
-            i += 2;
+        let mut bad = 0u8;
+        for (o, &p) in out.iter_mut().zip(PAIRS.iter()) {
+            let (hi, lo) = (HEX_VAL[usize::from(b[p])], HEX_VAL[usize::from(b[p + 1])]);
+            bad |= hi | lo;
+            *o = (hi << 4) | (lo & 0xf);
         }
-        Some(out)
+        // Valid digits are < 16; 0xff marks any other byte.
+        (bad < 16).then_some(out)
     }
 }
 
