@@ -21,4 +21,4 @@ with open(path, "w") as f:
                 % ((i // 60) % 5, i % 60, ip, i % 1000))
 PY
 rm -f "$WORK"/mem.db*
-/usr/bin/time -f "peak RSS %M KiB, %e s" "$ROOT/target/release/seclog" --db "$WORK/mem.db" import --quiet "$WORK/distinct.jsonl"
+/usr/bin/time -f "peak RSS %M KiB, %e s" "${CARGO_TARGET_DIR:-$ROOT/target}/release/seclog" --db "$WORK/mem.db" import --quiet "$WORK/distinct.jsonl"

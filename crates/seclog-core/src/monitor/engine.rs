@@ -12,13 +12,15 @@
 //!   `threshold` events and the condition is evaluated over that ring; an event older than every
 //!   kept event of a full ring is ignored. For time-sorted input the results are exact.
 
-use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::hash::BuildHasher;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use foldhash::quality::RandomState;
 
 use time::OffsetDateTime;
 
+use super::dense::DenseMap;
 use super::rules::{validate_rules, Action, DistinctField, GroupBy, Rule, RuleError, RuleKind};
 use super::window::{micros, Entry, EventId, TimeRing};
 use crate::event::SecurityEvent;
@@ -48,41 +50,94 @@ pub struct Firing {
     pub severity: Severity,
 }
 
-/// The key a rule's state is partitioned by.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum GroupKey {
-    Ip(IpAddr),
-    Text(Box<str>),
+/// The key a rule's state is partitioned by, borrowed from the event where possible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum GroupKey<'a> {
+    V4(u32),
+    V6(u128),
+    Text(Cow<'a, str>),
 }
 
-impl GroupKey {
-    fn of(group_by: GroupBy, ev: &SecurityEvent) -> Option<GroupKey> {
+impl<'a> GroupKey<'a> {
+    fn of(group_by: GroupBy, ev: &'a SecurityEvent) -> Option<GroupKey<'a>> {
         let ip = || ev.ip_address.map(|ip| ip.to_canonical());
         match group_by {
-            GroupBy::Ip => ip().map(GroupKey::Ip),
-            GroupBy::UserId => ev.user_id.as_deref().map(|u| GroupKey::Text(u.into())),
-            GroupBy::SessionId => ev.session_id.as_deref().map(|s| GroupKey::Text(s.into())),
+            GroupBy::Ip => ip().map(|ip| match ip {
+                IpAddr::V4(a) => GroupKey::V4(u32::from(a)),
+                IpAddr::V6(a) => GroupKey::V6(u128::from(a)),
+            }),
+            GroupBy::UserId => ev.user_id.as_deref().map(|u| GroupKey::Text(Cow::Borrowed(u))),
+            GroupBy::SessionId => {
+                ev.session_id.as_deref().map(|s| GroupKey::Text(Cow::Borrowed(s)))
+            }
             GroupBy::IpAndUser => {
                 let (ip, user) = (ip()?, ev.user_id.as_deref()?);
-                Some(GroupKey::Text(format!("{ip}|{user}").into()))
+                Some(GroupKey::Text(Cow::Owned(format!("{ip}|{user}"))))
             }
         }
     }
 
     fn render(&self) -> String {
         match self {
-            GroupKey::Ip(ip) => ip.to_string(),
+            GroupKey::V4(a) => Ipv4Addr::from(*a).to_string(),
+            GroupKey::V6(a) => Ipv6Addr::from(*a).to_string(),
             GroupKey::Text(s) => s.to_string(),
         }
     }
 }
 
-/// The state of one key for one rule.
+/// Per-key states of one rule: IPv4 keys as `u32`, IPv6 keys as `u128`, text keys (users,
+/// sessions, `ip|user`) as strings, each in a [`DenseMap`].
 #[derive(Debug, Default)]
+struct States {
+    v4: DenseMap<u32, KeyState>,
+    v6: DenseMap<u128, KeyState>,
+    text: DenseMap<Box<str>, KeyState>,
+}
+
+impl States {
+    fn len(&self) -> usize {
+        self.v4.len() + self.v6.len() + self.text.len()
+    }
+
+    fn get_mut(&mut self, key: &GroupKey<'_>) -> Option<&mut KeyState> {
+        match key {
+            GroupKey::V4(a) => self.v4.get_mut(a),
+            GroupKey::V6(a) => self.v6.get_mut(a),
+            GroupKey::Text(s) => self.text.get_mut(s.as_ref()),
+        }
+    }
+
+    /// The key's state, created empty when absent (`None` only past `u32::MAX` keys).
+    fn entry(&mut self, key: &GroupKey<'_>) -> Option<&mut KeyState> {
+        match key {
+            GroupKey::V4(a) => self.v4.get_or_insert_with(a, || *a, KeyState::default),
+            GroupKey::V6(a) => self.v6.get_or_insert_with(a, || *a, KeyState::default),
+            GroupKey::Text(s) => {
+                self.text.get_or_insert_with(s.as_ref(), || s.as_ref().into(), KeyState::default)
+            }
+        }
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&KeyState) -> bool) -> usize {
+        self.v4.retain(|_, s| keep(s))
+            + self.v6.retain(|_, s| keep(s))
+            + self.text.retain(|_, s| keep(s))
+    }
+}
+
+/// The state of one key for one rule.
+#[derive(Debug)]
 struct KeyState {
     ring: TimeRing,
     /// Event time (µs) of the last firing; `i64::MIN` when it never fired.
     last_fire: i64,
+}
+
+impl Default for KeyState {
+    fn default() -> Self {
+        KeyState { ring: TimeRing::default(), last_fire: i64::MIN }
+    }
 }
 
 /// A rule, prepared for evaluation, with its per-key states.
@@ -93,7 +148,7 @@ struct Compiled {
     success: u128,
     window: i64,
     cap: usize,
-    states: HashMap<GroupKey, KeyState>,
+    states: States,
 }
 
 fn type_bit(t: EventType) -> u128 {
@@ -129,10 +184,10 @@ impl RuleEngine {
                 },
                 window: i64::try_from(r.window_secs).unwrap_or(i64::MAX).saturating_mul(1_000_000),
                 cap: usize::try_from(r.threshold).unwrap_or(usize::MAX),
-                states: HashMap::new(),
+                states: States::default(),
             })
             .collect();
-        Ok(RuleEngine { rules, compiled, hasher: RandomState::new() })
+        Ok(RuleEngine { rules, compiled, hasher: RandomState::default() })
     }
 
     /// The rules, as given.
@@ -152,12 +207,10 @@ impl RuleEngine {
         let now = micros(now);
         let mut dropped = 0;
         for c in &mut self.compiled {
-            let before = c.states.len();
             let horizon = now.saturating_sub(c.window);
-            c.states.retain(|_, s| {
+            dropped += c.states.retain(|s| {
                 s.ring.last_t().is_some_and(|t| t >= horizon) || s.last_fire >= horizon
             });
-            dropped += before - c.states.len();
         }
         dropped
     }
@@ -167,6 +220,8 @@ impl RuleEngine {
         let bit = type_bit(event.event_type);
         let t = micros(event.timestamp);
         let mut out = Vec::new();
+        // Parsed once, on the first rule that counts the event.
+        let mut parsed: Option<EventId> = None;
         for c in &mut self.compiled {
             if (c.types | c.success) & bit == 0 {
                 continue;
@@ -181,8 +236,9 @@ impl RuleEngine {
                 }
             }
             let Some(key) = GroupKey::of(rule.group_by, event) else { continue };
+            let id = parsed.get_or_insert_with(|| EventId::new(&event.event_id));
             let fired = match rule.kind {
-                RuleKind::Threshold => observe_threshold(c, key, t, &event.event_id),
+                RuleKind::Threshold => observe_threshold(c, &key, t, id),
                 RuleKind::DistinctCount { field } => {
                     let tag = match field {
                         DistinctField::UserId => {
@@ -193,17 +249,14 @@ impl RuleEngine {
                         }
                     };
                     match tag {
-                        Some(tag) => observe_distinct(c, key, t, tag, &event.event_id),
+                        Some(tag) => observe_distinct(c, &key, t, tag, id),
                         None => None,
                     }
                 }
-                RuleKind::Sequence { .. } => {
-                    observe_sequence(c, key, t, bit & c.success != 0, &event.event_id)
-                }
+                RuleKind::Sequence { .. } => observe_sequence(c, &key, t, bit & c.success != 0, id),
             };
             if let Some(event_ids) = fired {
-                let key =
-                    GroupKey::of(rule.group_by, event).map(|k| k.render()).unwrap_or_default();
+                let key = key.render();
                 out.push(Firing {
                     rule: rule.name.clone(),
                     action: rule.action,
@@ -239,10 +292,15 @@ fn complete(s: &mut KeyState, t: i64, window: i64, cap: usize) -> Option<Vec<Str
     }
 }
 
-fn observe_threshold(c: &mut Compiled, key: GroupKey, t: i64, id: &str) -> Option<Vec<String>> {
+fn observe_threshold(
+    c: &mut Compiled,
+    key: &GroupKey<'_>,
+    t: i64,
+    id: &EventId,
+) -> Option<Vec<String>> {
     let (window, cap) = (c.window, c.cap);
-    let s = entry(c, key);
-    if !s.ring.insert(Entry { t, tag: 0, id: EventId::new(id) }, cap) {
+    let s = c.states.entry(key)?;
+    if !s.ring.insert(Entry { t, tag: 0, id: id.clone() }, cap) {
         return None;
     }
     complete(s, t, window, cap)
@@ -250,14 +308,14 @@ fn observe_threshold(c: &mut Compiled, key: GroupKey, t: i64, id: &str) -> Optio
 
 fn observe_distinct(
     c: &mut Compiled,
-    key: GroupKey,
+    key: &GroupKey<'_>,
     t: i64,
     tag: u64,
-    id: &str,
+    id: &EventId,
 ) -> Option<Vec<String>> {
     let (window, cap) = (c.window, c.cap);
-    let s = entry(c, key);
-    if !s.ring.insert_distinct(Entry { t, tag, id: EventId::new(id) }, cap) {
+    let s = c.states.entry(key)?;
+    if !s.ring.insert_distinct(Entry { t, tag, id: id.clone() }, cap) {
         return None;
     }
     complete(s, t, window, cap)
@@ -265,19 +323,19 @@ fn observe_distinct(
 
 fn observe_sequence(
     c: &mut Compiled,
-    key: GroupKey,
+    key: &GroupKey<'_>,
     t: i64,
     is_success: bool,
-    id: &str,
+    id: &EventId,
 ) -> Option<Vec<String>> {
     let (window, cap) = (c.window, c.cap);
     if !is_success {
-        let s = entry(c, key);
-        s.ring.insert(Entry { t, tag: 0, id: EventId::new(id) }, cap);
+        let s = c.states.entry(key)?;
+        s.ring.insert(Entry { t, tag: 0, id: id.clone() }, cap);
         return None;
     }
     // A success for a key without failures needs no state.
-    let s = c.states.get_mut(&key)?;
+    let s = c.states.get_mut(key)?;
     let full = s.ring.len() >= cap;
     let in_window = s.ring.first_t().is_some_and(|a| t.saturating_sub(a) <= window);
     let fired = if full && in_window && !suppressed(s, t, window) {
@@ -290,10 +348,4 @@ fn observe_sequence(
     };
     s.ring.clear();
     fired
-}
-
-fn entry(c: &mut Compiled, key: GroupKey) -> &mut KeyState {
-    c.states
-        .entry(key)
-        .or_insert_with(|| KeyState { ring: TimeRing::default(), last_fire: i64::MIN })
 }

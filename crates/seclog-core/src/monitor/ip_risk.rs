@@ -4,12 +4,13 @@
 //! events the risk only decays. An event older than the last update is added decayed to the
 //! last update's time, so the result does not depend on arrival order.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::dense::DenseMap;
+use super::window::micros;
 use crate::severity::Severity;
 
 /// Settings of an [`IpRiskTracker`].
@@ -56,8 +57,46 @@ pub struct IpRiskState {
 }
 
 fn decay(risk: f64, from: OffsetDateTime, to: OffsetDateTime, half_life: f64) -> f64 {
-    let dt = (to - from).as_seconds_f64().max(0.0);
+    decay_us(risk, micros(from), micros(to), half_life)
+}
+
+/// `risk` decayed from `from` to `to` (microseconds; never grown when `to < from`).
+fn decay_us(risk: f64, from: i64, to: i64, half_life: f64) -> f64 {
+    // Lossless for any gap under 2^53 µs (285 years).
+    #[allow(clippy::cast_precision_loss)]
+    let dt = (to.saturating_sub(from).max(0) as f64) / 1e6;
     risk * 0.5f64.powf(dt / half_life)
+}
+
+fn from_micros(us: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// What the tracker stores per IP: 40 bytes (times in microseconds since the epoch, UTC).
+#[derive(Debug, Clone, Copy)]
+struct Packed {
+    risk: f64,
+    updated_us: i64,
+    first_us: i64,
+    last_us: i64,
+    count: u64,
+}
+
+impl Packed {
+    fn risk_at(&self, at_us: i64, half_life: f64) -> f64 {
+        decay_us(self.risk, self.updated_us, at_us, half_life)
+    }
+
+    fn state(&self) -> IpRiskState {
+        IpRiskState {
+            risk: self.risk,
+            updated_at: from_micros(self.updated_us),
+            first_seen: from_micros(self.first_us),
+            last_seen: from_micros(self.last_us),
+            event_count: self.count,
+        }
+    }
 }
 
 /// The threat level of a decayed risk: `< 10` low, `< 20` medium, `< 40` high, else critical.
@@ -80,11 +119,26 @@ impl IpRiskState {
     }
 }
 
-/// Tracks decaying risk per IP, with bounded memory.
+/// Tracks decaying risk per IP, with bounded memory (IPv4 addresses keyed as `u32`, IPv6 as
+/// `u128`, 40 bytes of state each).
 #[derive(Debug, Clone, Default)]
 pub struct IpRiskTracker {
     config: IpRiskConfig,
-    ips: HashMap<IpAddr, IpRiskState>,
+    v4: DenseMap<u32, Packed>,
+    v6: DenseMap<u128, Packed>,
+}
+
+/// The map key of an address (IPv4-mapped IPv6 is the IPv4 address).
+enum IpKey {
+    V4(u32),
+    V6(u128),
+}
+
+fn ip_key(ip: IpAddr) -> IpKey {
+    match ip.to_canonical() {
+        IpAddr::V4(a) => IpKey::V4(u32::from(a)),
+        IpAddr::V6(a) => IpKey::V6(u128::from(a)),
+    }
 }
 
 impl IpRiskTracker {
@@ -95,7 +149,7 @@ impl IpRiskTracker {
             config.half_life_secs = 3600.0;
         }
         config.max_ips = config.max_ips.max(1);
-        IpRiskTracker { config, ips: HashMap::new() }
+        IpRiskTracker { config, v4: DenseMap::default(), v6: DenseMap::default() }
     }
 
     /// The settings.
@@ -104,40 +158,55 @@ impl IpRiskTracker {
     }
 
     /// Adds an event of risk `score` (negative or non-finite counts as 0) from `ip` at `at`.
+    /// Times are kept in microseconds (UTC).
     pub fn observe(&mut self, ip: IpAddr, score: f64, at: OffsetDateTime) -> IpRiskState {
-        let ip = ip.to_canonical();
+        let key = ip_key(ip);
         let score = if score.is_finite() { score.max(0.0) } else { 0.0 };
         let hl = self.config.half_life_secs;
-        if !self.ips.contains_key(&ip) && self.ips.len() >= self.config.max_ips {
-            self.evict(at);
+        let at_us = micros(at);
+        if self.lookup(&key).is_none() && self.len() >= self.config.max_ips {
+            self.evict(at_us);
         }
-        let state = self.ips.entry(ip).or_insert(IpRiskState {
-            risk: 0.0,
-            updated_at: at,
-            first_seen: at,
-            last_seen: at,
-            event_count: 0,
-        });
-        if at >= state.updated_at {
-            state.risk = decay(state.risk, state.updated_at, at, hl) + score;
-            state.updated_at = at;
+        let fresh =
+            || Packed { risk: 0.0, updated_us: at_us, first_us: at_us, last_us: at_us, count: 0 };
+        let slot = match key {
+            IpKey::V4(a) => self.v4.get_or_insert_with(&a, || a, fresh),
+            IpKey::V6(a) => self.v6.get_or_insert_with(&a, || a, fresh),
+        };
+        let Some(p) = slot else {
+            // Only past u32::MAX addresses (max_ips prevents it): report without storing.
+            let mut p = fresh();
+            p.risk = score;
+            p.count = 1;
+            return p.state();
+        };
+        if at_us >= p.updated_us {
+            p.risk = decay_us(p.risk, p.updated_us, at_us, hl) + score;
+            p.updated_us = at_us;
         } else {
-            state.risk += decay(score, at, state.updated_at, hl);
+            p.risk += decay_us(score, at_us, p.updated_us, hl);
         }
-        state.first_seen = state.first_seen.min(at);
-        state.last_seen = state.last_seen.max(at);
-        state.event_count += 1;
-        *state
+        p.first_us = p.first_us.min(at_us);
+        p.last_us = p.last_us.max(at_us);
+        p.count = p.count.saturating_add(1);
+        p.state()
+    }
+
+    fn lookup(&self, key: &IpKey) -> Option<&Packed> {
+        match key {
+            IpKey::V4(a) => self.v4.get(a),
+            IpKey::V6(a) => self.v6.get(a),
+        }
     }
 
     /// The state of `ip`, if tracked.
-    pub fn get(&self, ip: IpAddr) -> Option<&IpRiskState> {
-        self.ips.get(&ip.to_canonical())
+    pub fn get(&self, ip: IpAddr) -> Option<IpRiskState> {
+        self.lookup(&ip_key(ip)).map(Packed::state)
     }
 
     /// The decayed risk of `ip` at `at` (0 when unknown).
     pub fn risk(&self, ip: IpAddr, at: OffsetDateTime) -> f64 {
-        self.get(ip).map_or(0.0, |s| s.risk_at(at, self.config.half_life_secs))
+        self.lookup(&ip_key(ip)).map_or(0.0, |p| p.risk_at(micros(at), self.config.half_life_secs))
     }
 
     /// Whether the decayed risk of `ip` at `at` reaches the suspicious threshold.
@@ -152,12 +221,14 @@ impl IpRiskTracker {
 
     /// Suspicious IPs at `at` with their decayed risk, riskiest first.
     pub fn suspicious(&self, at: OffsetDateTime) -> Vec<(IpAddr, f64, IpRiskState)> {
-        let hl = self.config.half_life_secs;
-        let mut v: Vec<_> = self
-            .ips
-            .iter()
-            .map(|(ip, s)| (*ip, s.risk_at(at, hl), *s))
+        let (hl, at) = (self.config.half_life_secs, micros(at));
+        let v4 = self.v4.iter().map(|(a, p)| (IpAddr::V4(Ipv4Addr::from(*a)), p));
+        let v6 = self.v6.iter().map(|(a, p)| (IpAddr::V6(Ipv6Addr::from(*a)), p));
+        let mut v: Vec<_> = v4
+            .chain(v6)
+            .map(|(ip, p)| (ip, p.risk_at(at, hl), p))
             .filter(|(_, r, _)| *r >= self.config.suspicious_threshold)
+            .map(|(ip, r, p)| (ip, r, p.state()))
             .collect();
         v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         v
@@ -165,42 +236,53 @@ impl IpRiskTracker {
 
     /// Forgets IPs whose risk decayed below `forget_below` by `now`; returns how many.
     pub fn expire_idle(&mut self, now: OffsetDateTime) -> usize {
+        self.expire_idle_us(micros(now))
+    }
+
+    fn expire_idle_us(&mut self, now: i64) -> usize {
         let (hl, floor) = (self.config.half_life_secs, self.config.forget_below);
-        let before = self.ips.len();
-        self.ips.retain(|_, s| s.risk_at(now, hl) >= floor);
-        before - self.ips.len()
+        self.v4.retain(|_, p| p.risk_at(now, hl) >= floor)
+            + self.v6.retain(|_, p| p.risk_at(now, hl) >= floor)
     }
 
     /// Makes room: forgets idle IPs, and if still full the lowest-risk eighth.
-    fn evict(&mut self, now: OffsetDateTime) {
-        self.expire_idle(now);
-        if self.ips.len() < self.config.max_ips {
+    fn evict(&mut self, now: i64) {
+        self.expire_idle_us(now);
+        if self.len() < self.config.max_ips {
             return;
         }
         let hl = self.config.half_life_secs;
-        let mut risks: Vec<f64> = self.ips.values().map(|s| s.risk_at(now, hl)).collect();
+        let mut risks: Vec<f64> = self
+            .v4
+            .iter()
+            .map(|(_, p)| p.risk_at(now, hl))
+            .chain(self.v6.iter().map(|(_, p)| p.risk_at(now, hl)))
+            .collect();
         let k = (risks.len() / 8).max(1).min(risks.len().saturating_sub(1));
         let (_, cut, _) = risks.select_nth_unstable_by(k, f64::total_cmp);
         let cut = *cut;
+        drop(risks);
         let mut to_drop = k;
-        self.ips.retain(|_, s| {
-            if to_drop > 0 && s.risk_at(now, hl) <= cut {
+        let mut keep = |p: &mut Packed| {
+            if to_drop > 0 && p.risk_at(now, hl) <= cut {
                 to_drop -= 1;
                 false
             } else {
                 true
             }
-        });
+        };
+        self.v4.retain(|_, p| keep(p));
+        self.v6.retain(|_, p| keep(p));
     }
 
     /// The number of IPs tracked.
     pub fn len(&self) -> usize {
-        self.ips.len()
+        self.v4.len() + self.v6.len()
     }
 
     /// No IP tracked.
     pub fn is_empty(&self) -> bool {
-        self.ips.is_empty()
+        self.len() == 0
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod blocklist;
 pub mod cidr;
 pub mod decision;
+mod dense;
 pub mod engine;
 pub mod ip_risk;
 pub mod rules;

@@ -21,13 +21,19 @@ pub(crate) enum EventId {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-fn hex_val(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
+/// Lowercase hex digit values; 0xff for any other byte.
+const HEX_VAL: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0u8;
+    while i < 16 {
+        t[HEX[i as usize] as usize] = i;
+        i += 1;
     }
-}
+    t
+};
+
+/// Byte offsets of the 16 hex pairs of a canonical UUID.
+const PAIRS: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
 
 impl EventId {
     /// Stores `s`; [`EventId::to_string`] gives back exactly `s`.
@@ -36,28 +42,19 @@ impl EventId {
     }
 
     fn parse_uuid(s: &str) -> Option<[u8; 16]> {
-        let b = s.as_bytes();
-        if b.len() != 36 {
+        let b: &[u8; 36] = s.as_bytes().try_into().ok()?;
+        if b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
             return None;
         }
         let mut out = [0u8; 16];
-        let mut n = 0usize;
-        let mut i = 0usize;
-        while i < 36 {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                if b.get(i) != Some(&b'-') {
-                    return None;
-                }
-                i += 1;
-                continue;
-            }
-            let hi = hex_val(*b.get(i)?)?;
-            let lo = hex_val(*b.get(i + 1)?)?;
-            *out.get_mut(n)? = (hi << 4) | lo;
-            n += 1;
-            i += 2;
+        let mut bad = 0u8;
+        for (o, &p) in out.iter_mut().zip(PAIRS.iter()) {
+            let (hi, lo) = (HEX_VAL[usize::from(b[p])], HEX_VAL[usize::from(b[p + 1])]);
+            bad |= hi | lo;
+            *o = (hi << 4) | (lo & 0xf);
         }
-        Some(out)
+        // Valid digits are < 16; 0xff marks any other byte.
+        (bad < 16).then_some(out)
     }
 }
 
@@ -92,57 +89,97 @@ pub(crate) struct Entry {
     pub(crate) id: EventId,
 }
 
-/// Up to `cap` entries sorted by time (ties in arrival order).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct TimeRing {
-    entries: Vec<Entry>,
+/// Up to `cap` entries sorted by time (ties in arrival order). A single entry is stored inline
+/// (no heap allocation): with a million keys seen once each, that is most of them.
+#[derive(Debug, Clone)]
+pub(crate) enum TimeRing {
+    /// Exactly one entry.
+    One(Entry),
+    /// Zero or several entries.
+    Many(Vec<Entry>),
+}
+
+impl Default for TimeRing {
+    fn default() -> Self {
+        TimeRing::Many(Vec::new())
+    }
 }
 
 impl TimeRing {
+    fn entries(&self) -> &[Entry] {
+        match self {
+            TimeRing::One(e) => std::slice::from_ref(e),
+            TimeRing::Many(v) => v,
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.entries().len()
     }
 
     pub(crate) fn clear(&mut self) {
-        self.entries = Vec::new();
+        *self = TimeRing::default();
     }
 
     pub(crate) fn first_t(&self) -> Option<i64> {
-        self.entries.first().map(|e| e.t)
+        self.entries().first().map(|e| e.t)
     }
 
     pub(crate) fn last_t(&self) -> Option<i64> {
-        self.entries.last().map(|e| e.t)
+        self.entries().last().map(|e| e.t)
     }
 
     /// The ids of the entries, oldest first.
     pub(crate) fn ids(&self) -> Vec<String> {
-        self.entries.iter().map(|e| e.id.to_string()).collect()
-    }
-
-    /// Grows the allocation by small steps up to `cap` (never the default doubling to 4).
-    fn reserve_one(&mut self, cap: usize) {
-        if self.entries.len() == self.entries.capacity() {
-            let want = (self.entries.capacity() * 2).clamp(1, cap.max(1));
-            self.entries.reserve_exact(want.saturating_sub(self.entries.len()));
-        }
+        self.entries().iter().map(|e| e.id.to_string()).collect()
     }
 
     /// Inserts an entry in time order, keeping the newest `cap`. Returns false (and keeps
     /// nothing) when the ring is full and the entry is older than every kept one.
     pub(crate) fn insert(&mut self, entry: Entry, cap: usize) -> bool {
-        let pos = self.entries.iter().rposition(|e| e.t <= entry.t).map_or(0, |p| p + 1);
-        if self.entries.len() >= cap && pos == 0 {
+        let cap = cap.max(1);
+        let entries = match self {
+            TimeRing::Many(v) if v.is_empty() => {
+                *self = TimeRing::One(entry);
+                return true;
+            }
+            TimeRing::One(old) if cap == 1 => {
+                if entry.t < old.t {
+                    return false;
+                }
+                *old = entry;
+                return true;
+            }
+            TimeRing::One(old) => {
+                let old =
+                    std::mem::replace(old, Entry { t: 0, tag: 0, id: EventId::Uuid([0; 16]) });
+                let mut v = Vec::with_capacity(2);
+                if old.t <= entry.t {
+                    v.extend([old, entry]);
+                } else {
+                    v.extend([entry, old]);
+                }
+                *self = TimeRing::Many(v);
+                return true;
+            }
+            TimeRing::Many(v) => v,
+        };
+        let pos = entries.iter().rposition(|e| e.t <= entry.t).map_or(0, |p| p + 1);
+        if entries.len() >= cap && pos == 0 {
             return false;
         }
         let mut pos = pos;
-        while self.entries.len() >= cap.max(1) && pos > 0 {
+        while entries.len() >= cap && pos > 0 {
             // Make room without growing past `cap`: the oldest entry goes first.
-            self.entries.remove(0);
+            entries.remove(0);
             pos -= 1;
         }
-        self.reserve_one(cap);
-        self.entries.insert(pos, entry);
+        if entries.len() == entries.capacity() {
+            // Small steps up to `cap` (never the default doubling past it).
+            let want = (entries.capacity() * 2).clamp(1, cap);
+            entries.reserve_exact(want.saturating_sub(entries.len()));
+        }
+        entries.insert(pos, entry);
         true
     }
 
@@ -150,13 +187,25 @@ impl TimeRing {
     /// replaced (a newer one is kept and the entry is dropped), so each tag appears once and the
     /// ring keeps the `cap` most recent distinct values.
     pub(crate) fn insert_distinct(&mut self, entry: Entry, cap: usize) -> bool {
-        if let Some(i) = self.entries.iter().position(|e| e.tag == entry.tag) {
-            match self.entries.get(i) {
-                Some(old) if old.t > entry.t => return false,
-                _ => {
-                    self.entries.remove(i);
+        match self {
+            TimeRing::One(old) if old.tag == entry.tag => {
+                if old.t > entry.t {
+                    return false;
+                }
+                *old = entry;
+                return true;
+            }
+            TimeRing::Many(v) => {
+                if let Some(i) = v.iter().position(|e| e.tag == entry.tag) {
+                    match v.get(i) {
+                        Some(old) if old.t > entry.t => return false,
+                        _ => {
+                            v.remove(i);
+                        }
+                    }
                 }
             }
+            TimeRing::One(_) => {}
         }
         self.insert(entry, cap)
     }
@@ -196,7 +245,14 @@ mod tests {
         }
         assert_eq!(r.ids(), vec!["e5", "e7", "e9"]);
         assert!(!r.insert(e(2), 3), "older than all kept in a full ring");
-        assert!(r.entries.capacity() <= 3);
+        assert!(matches!(&r, TimeRing::Many(v) if v.capacity() <= 3));
+        let mut one = TimeRing::default();
+        assert!(one.insert(e(4), 1));
+        assert!(!one.insert(e(3), 1), "older than the kept one");
+        assert!(one.insert(e(4), 1));
+        assert!(matches!(one, TimeRing::One(_)), "a single entry stays inline");
+        assert!(one.insert(e(2), 2));
+        assert_eq!(one.ids(), vec!["e2", "e4"]);
     }
 
     #[test]
