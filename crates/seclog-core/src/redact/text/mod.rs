@@ -10,29 +10,66 @@ use std::borrow::Cow;
 use super::card::redact_cards;
 use super::keys::KeyMatcher;
 
+/// Which passes can possibly match, from one scan over the bytes.
+#[derive(Default)]
+struct Triggers {
+    digits: usize,
+    pair: bool,
+    dash: bool,
+    b: bool,
+    jwt: bool,
+    prefix: bool,
+}
+
+impl Triggers {
+    fn scan(s: &str) -> Self {
+        let mut t = Triggers::default();
+        let mut prev_alnum = false;
+        for &c in s.as_bytes() {
+            match c {
+                b'0'..=b'9' => t.digits += 1,
+                b'=' | b':' => t.pair = true,
+                b'-' => t.dash = true,
+                b'b' | b'B' => t.b = true,
+                b'J' => t.jwt = true,
+                _ => {}
+            }
+            if !prev_alnum && matches!(c, b's' | b'r' | b'g' | b'x' | b'A') {
+                t.prefix = true;
+            }
+            prev_alnum = c.is_ascii_alphanumeric();
+        }
+        t
+    }
+}
+
 /// Runs every text pass over `s`; `None` when nothing was masked.
 pub(crate) fn redact_text(s: &str, keys: &KeyMatcher, mask: &str) -> Option<String> {
+    let t = Triggers::scan(s);
     let mut cur: Cow<'_, str> = Cow::Borrowed(s);
-    if let Some(n) = redact_pem(&cur, mask) {
-        cur = Cow::Owned(n);
+    let step = |cur: &mut Cow<'_, str>, f: &dyn Fn(&str) -> Option<String>| {
+        if let Some(n) = f(cur) {
+            *cur = Cow::Owned(n);
+        }
+    };
+    if t.dash {
+        step(&mut cur, &|x| redact_pem(x, mask));
     }
-    if let Some(n) = redact_cards(&cur) {
-        cur = Cow::Owned(n);
+    if t.digits >= 13 {
+        step(&mut cur, &redact_cards);
     }
-    if let Some(n) = redact_auth_schemes(&cur, mask) {
-        cur = Cow::Owned(n);
+    if t.b {
+        step(&mut cur, &|x| redact_auth_schemes(x, mask));
     }
-    if let Some(n) = redact_jwts(&cur, mask) {
-        cur = Cow::Owned(n);
+    if t.jwt {
+        step(&mut cur, &|x| redact_jwts(x, mask));
     }
-    if let Some(n) = redact_key_prefixes(&cur, mask) {
-        cur = Cow::Owned(n);
+    if t.prefix {
+        step(&mut cur, &|x| redact_key_prefixes(x, mask));
     }
-    if let Some(n) = redact_userinfo(&cur, mask) {
-        cur = Cow::Owned(n);
-    }
-    if let Some(n) = redact_pairs(&cur, keys, mask) {
-        cur = Cow::Owned(n);
+    if t.pair {
+        step(&mut cur, &|x| redact_userinfo(x, mask));
+        step(&mut cur, &|x| redact_pairs(x, keys, mask));
     }
     match cur {
         Cow::Borrowed(_) => None,
@@ -223,41 +260,33 @@ const KEY_PREFIXES: &[&str] = &[
     "ASIA",
 ];
 
-/// One automaton for every prefix, built on first use (one linear scan per string instead of
-/// one substring search per prefix).
-static KEY_PREFIX_MATCHER: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
-    std::sync::LazyLock::new(|| aho_corasick::AhoCorasick::new(KEY_PREFIXES).ok());
-
 fn redact_key_prefixes(s: &str, mask: &str) -> Option<String> {
     // The shortest prefix (4) plus 10 token bytes.
     if s.len() < 14 {
         return None;
     }
     let b = s.as_bytes();
-    let mut hits: Vec<(usize, usize)> = Vec::new();
-    let matcher = KEY_PREFIX_MATCHER.as_ref()?;
-    for m in matcher.find_overlapping_iter(s) {
-        let (start, mut end) = (m.start(), m.end());
-        let plen = end - start;
+    let mut sp = Splicer::new(s);
+    let mut i = 0;
+    while i < b.len() {
+        let at_word = i == 0 || !b.get(i - 1).is_some_and(u8::is_ascii_alphanumeric);
+        if !at_word || !matches!(b.get(i), Some(b's' | b'r' | b'g' | b'x' | b'A')) {
+            i += 1;
+            continue;
+        }
+        let rest = b.get(i..).unwrap_or(&[]);
+        let Some(p) = KEY_PREFIXES.iter().find(|p| rest.starts_with(p.as_bytes())) else {
+            i += 1;
+            continue;
+        };
+        let mut end = i + p.len();
         while b.get(end).copied().is_some_and(is_b64url) {
             end += 1;
         }
-        let prev_ok = start == 0 || !b.get(start - 1).is_some_and(u8::is_ascii_alphanumeric);
-        if prev_ok && end - start - plen >= 10 {
-            hits.push((start, end));
+        if end - i - p.len() >= 10 {
+            sp.replace(i, end, mask);
         }
-    }
-    if hits.is_empty() {
-        return None;
-    }
-    hits.sort_unstable();
-    let mut sp = Splicer::new(s);
-    let mut last_end = 0;
-    for (start, end) in hits {
-        if start >= last_end {
-            sp.replace(start, end, mask);
-            last_end = end;
-        }
+        i = end;
     }
     sp.finish()
 }
