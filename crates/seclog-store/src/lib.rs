@@ -1,7 +1,7 @@
 //! seclog-store: where events, alerts and suspicious IPs are kept.
 //!
 //! [`Store`] is the contract every backend meets; [`sqlite::SqliteStore`] is the embedded
-//! default. The conformance suite in [`conformance`] runs the same assertions against any
+//! default. The conformance suite (`conformance`, feature `conformance`) runs the same checks on any
 //! backend.
 
 use seclog_core::{
