@@ -1,8 +1,8 @@
 //! seclog-store: where events, alerts and suspicious IPs are kept.
 //!
 //! [`Store`] is the contract every backend meets; [`sqlite::SqliteStore`] is the embedded
-//! default. The conformance suite (`conformance`, feature `conformance`) runs the same checks on any
-//! backend.
+//! default. The conformance suite (module `conformance`, behind the feature `conformance`)
+//! runs the same checks against any backend.
 
 use seclog_core::{
     AlertStatus, Cursor, EventFilter, EventPage, SecurityAlert, SecurityEvent, Statistics,
