@@ -2,8 +2,8 @@
 //! trails and API keys are kept.
 //!
 //! [`Store`] is the contract every backend meets; [`sqlite::SqliteStore`] is the embedded
-//! default. The conformance suite in [`conformance`] runs the same assertions against any
-//! backend.
+//! default. The conformance suite (module `conformance`, behind the feature `conformance`)
+//! runs the same checks against any backend.
 
 use seclog_core::monitor::Decision;
 use seclog_core::{
