@@ -135,6 +135,7 @@ pub trait Store: Send + Sync {
 
     /// Decisions, newest first. With `active_at = Some(now)`, only those in force at `now`
     /// (not lifted, permanent or ending after `now`); with `None`, all of them (history).
+    /// `limit` must be at least 1; unlike event pages it is not capped at [`MAX_PAGE_LIMIT`].
     fn list_decisions(
         &self,
         active_at: Option<OffsetDateTime>,
