@@ -15,6 +15,8 @@
 //! With the default rules, five failed logins from one IP within 300 s block it: the sixth
 //! request is answered 403 by the layer before the handler runs. The server prints
 //! `listening on ADDR` once it accepts connections (`--listen 127.0.0.1:0` picks a free port).
+//! `GET /ping` is a trivial handler; `--no-layer` serves only it, without the layer, as the
+//! baseline for overhead measurements (docs/benchmarks.md).
 
 use std::net::SocketAddr;
 
@@ -48,11 +50,17 @@ fn app(logger: SecurityLogger) -> Router {
         .peer_addr(|ext| ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0));
     let layer = SecurityLayer::with_config(logger.clone(), config);
     Router::new()
+        .route("/ping", get(ping))
         .route("/login", post(login))
         .route("/admin", get(admin))
         .route("/search", get(search))
         .with_state(logger)
         .layer(layer)
+}
+
+/// A trivial handler, for measuring the layer's overhead (`--no-layer` serves it bare).
+async fn ping() -> &'static str {
+    "pong"
 }
 
 async fn login(
@@ -100,9 +108,10 @@ async fn search(Query(params): Query<Search>) -> (StatusCode, Json<Value>) {
     (StatusCode::OK, Json(json!({"query": params.q, "results": []})))
 }
 
-fn parse_args() -> Result<(SocketAddr, String), String> {
+fn parse_args() -> Result<(SocketAddr, String, bool), String> {
     let mut listen: SocketAddr = ([127, 0, 0, 1], 3000).into();
     let mut db = String::from("axum_login.db");
+    let mut no_layer = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -111,15 +120,18 @@ fn parse_args() -> Result<(SocketAddr, String), String> {
                 listen = v.parse().map_err(|e| format!("--listen {v:?}: {e}"))?;
             }
             "--db" => db = args.next().ok_or("--db needs a path")?,
-            other => return Err(format!("unknown argument {other:?} (use --listen, --db)")),
+            "--no-layer" => no_layer = true,
+            other => {
+                return Err(format!("unknown argument {other:?} (use --listen, --db, --no-layer)"))
+            }
         }
     }
-    Ok((listen, db))
+    Ok((listen, db, no_layer))
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (listen, db) = parse_args()?;
+    let (listen, db, no_layer) = parse_args()?;
     let config = Config {
         db_file: db.into(),
         // The layer never waits for the queue; the handler's own events should not either.
@@ -129,7 +141,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let logger = SecurityLogger::new(config)?;
     let listener = tokio::net::TcpListener::bind(listen).await?;
     println!("listening on {}", listener.local_addr()?);
-    axum::serve(listener, app(logger.clone()).into_make_service_with_connect_info::<SocketAddr>())
+    // `--no-layer`: only GET /ping, without the security layer (the baseline for overhead runs).
+    let router =
+        if no_layer { Router::new().route("/ping", get(ping)) } else { app(logger.clone()) };
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
