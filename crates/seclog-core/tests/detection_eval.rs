@@ -255,7 +255,7 @@ fn evaluate() -> Eval {
                 benign.hit += 1;
                 b.hit += 1;
                 benign_rule_only.hit += usize::from(r.rule_only);
-                if show.as_deref() == Some("fp") {
+                if matches!(show.as_deref(), Some("fp" | "all")) {
                     let tag = if r.rule_only { "rule-only" } else { "fp" };
                     eprintln!("FP {tag} {found:?}\t{}:{}\t{inputs:?}", r.file, r.line);
                 }
@@ -278,7 +278,7 @@ fn evaluate() -> Eval {
         } else {
             continue;
         }
-        if !detected_own && show.as_deref() == Some(cls) {
+        if !detected_own && (show.as_deref() == Some(cls) || show.as_deref() == Some("all")) {
             eprintln!("FN {}\t{}:{}\t{inputs:?}", r.source, r.file, r.line);
         }
     }

@@ -274,7 +274,15 @@ fn alias_definition(seg: &[u8]) -> Option<Hit> {
     }
     let mut words = rest.split(|c| c.is_ascii_whitespace()).filter(|w| !w.is_empty());
     let mut w = words.next()?;
-    while w.first().is_some_and(|c| *c == b'-' || *c == b'+') {
+    // Options (`-p`, `+m`); after form decoding `+m` reads ` m`, so up to two short letter-only
+    // words before the definition are read as options too.
+    let mut bare_opts = 0;
+    while w.first().is_some_and(|c| *c == b'-' || *c == b'+')
+        || (bare_opts < 2 && w.len() <= 2 && w.iter().all(u8::is_ascii_alphabetic) && {
+            bare_opts += 1;
+            true
+        })
+    {
         w = words.next()?;
     }
     let eq = w.iter().position(|&c| c == b'=')?;
@@ -479,12 +487,14 @@ fn shell_dash_c(v: &[u8]) -> Option<Hit> {
     None
 }
 
-/// A value that is a shell directory-stack reference: `~+`, `~-`, `~+2`, `~-1`.
+/// A value that is a shell directory-stack reference: `~+`, `~-`, `~+2`, `~-1`; the `+` may
+/// arrive as a blank after form decoding (`~+` sent unencoded reads `~ `).
 fn dir_stack(v: &[u8]) -> Option<Hit> {
-    let t = v.trim_ascii();
+    let t = v.trim_ascii_start();
     let rest = t.strip_prefix(b"~")?;
     let (sign, digits) = rest.split_first()?;
-    (matches!(sign, b'+' | b'-') && digits.iter().all(u8::is_ascii_digit))
+    let digits = digits.trim_ascii_end();
+    (matches!(sign, b'+' | b'-' | b' ') && digits.iter().all(u8::is_ascii_digit))
         .then_some(("cmdi.dir_stack_expansion", 0.7))
 }
 

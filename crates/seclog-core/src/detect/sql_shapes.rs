@@ -1,0 +1,235 @@
+//! Byte-level SQL shapes that need no token stream: whole DDL/DML statements in a value,
+//! JSON-operator queries on a quoted JSON literal, quoted-identifier break-outs, `x AS "y" FROM`
+//! alias fragments and numeric-boundary probes.
+
+use super::sql_lex::find_seq;
+use super::sqli::Hit;
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Positions of `w` in `s` bounded by non-word bytes on both sides.
+fn word_at(s: &[u8], w: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(p) = find_seq(s, i, w) {
+        let before = p.checked_sub(1).and_then(|k| s.get(k)).is_none_or(|c| !is_word(*c));
+        let after = s.get(p + w.len()).is_none_or(|c| !is_word(*c));
+        if before && after {
+            return Some(p);
+        }
+        i = p + 1;
+    }
+    None
+}
+
+/// The word starting at `p` after skipping blanks, and the index after it.
+fn next_word(s: &[u8], p: usize) -> Option<(&[u8], usize)> {
+    let start = p + s.get(p..)?.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    let len = s.get(start..)?.iter().take_while(|c| is_word(**c)).count();
+    (len > 0).then(|| (s.get(start..start + len).unwrap_or_default(), start + len))
+}
+
+/// Statement verbs that define or destroy schema objects.
+const DDL_VERBS: &[&[u8]] = &[b"alter", b"create", b"drop", b"truncate", b"rename"];
+/// Schema objects a DDL verb applies to.
+const DDL_OBJECTS: &[&[u8]] = &[
+    b"table",
+    b"database",
+    b"schema",
+    b"function",
+    b"procedure",
+    b"view",
+    b"trigger",
+    b"index",
+    b"user",
+    b"login",
+    b"event",
+    b"sequence",
+];
+
+/// A SQL statement standing whole in a value: `ALTER TABLE x`, `CREATE FUNCTION f`,
+/// `DROP TABLE t`, `INSERT INTO t ... VALUES`, `UPDATE t SET c =`, `DELETE FROM t WHERE`,
+/// `EXECUTE IMMEDIATE`, `PROCEDURE ANALYSE`, `CASE WHEN .. THEN`, `GROUP BY .. HAVING`.
+fn statement(s: &[u8]) -> Option<Hit> {
+    for verb in DDL_VERBS {
+        let mut from = 0;
+        while let Some(p) = word_at(s, verb, from) {
+            from = p + 1;
+            let Some((obj, end)) = next_word(s, p + verb.len()) else { continue };
+            if DDL_OBJECTS.contains(&obj)
+                && s.get(end..).is_some_and(|r| r.iter().any(|c| !c.is_ascii_whitespace()))
+            {
+                return Some(("sqli.ddl_statement", 0.85));
+            }
+        }
+    }
+    let pair = |a: &[u8], b: &[u8]| {
+        word_at(s, a, 0).and_then(|p| next_word(s, p + a.len())).is_some_and(|(w, _)| w == b)
+    };
+    if pair(b"execute", b"immediate") || pair(b"procedure", b"analyse") {
+        return Some(("sqli.dynamic_statement", 0.8));
+    }
+    let then_later = |a: &[u8], b: &[u8], c: &[u8]| {
+        word_at(s, a, 0).is_some_and(|p| {
+            next_word(s, p + a.len()).is_some_and(|(w, e)| w == b && word_at(s, c, e).is_some())
+        })
+    };
+    let dml = then_later(b"insert", b"into", b"values")
+        || then_later(b"delete", b"from", b"where")
+        || then_later(b"case", b"when", b"then")
+        || then_later(b"group", b"by", b"having")
+        || word_at(s, b"update", 0).is_some_and(|p| {
+            next_word(s, p + 6)
+                .and_then(|(_, e)| next_word(s, e))
+                .is_some_and(|(w, e)| w == b"set" && s.get(e..).is_some_and(|r| r.contains(&b'=')))
+        });
+    dml.then_some(("sqli.dml_statement", 0.8))
+}
+
+/// A quoted JSON literal queried with a JSON operator: `'{"a":1}' ? 'a'`, `?|`, `?&`, `@>`,
+/// `->>`, or compared with a JSON path (`'{..}' < '$.c'`).
+fn json_operator(s: &[u8]) -> Option<Hit> {
+    let mut from = 0;
+    while let Some(p) = find_seq(s, from, b"}'") {
+        from = p + 2;
+        if !s.get(..p).is_some_and(|b| b.windows(2).any(|w| w == b"'{" || w == b"'[")) {
+            continue;
+        }
+        let rest = s.get(p + 2..).unwrap_or_default().trim_ascii_start();
+        let op_len = rest.iter().take_while(|c| b"?|&@<>-#=!".contains(c)).count();
+        if op_len == 0 {
+            continue;
+        }
+        let after = rest.get(op_len..).unwrap_or_default().trim_ascii_start();
+        if after.first().is_some_and(|c| *c == b'\'' || c.is_ascii_alphanumeric()) {
+            return Some(("sqli.json_operator", 0.8));
+        }
+    }
+    None
+}
+
+/// Keywords that may follow a closed quoted identifier in an injected fragment.
+const AFTER_IDENT: &[&[u8]] =
+    &[b"as", b"regexp", b"rlike", b"like", b"from", b"where", b"and", b"or", b"union"];
+
+/// A value that opens by closing a backquoted identifier: `` ` AS `x` from ``, `` ` REGEXP ``,
+/// and a value that ends by closing one and terminating the statement (`` x`; ``).
+fn backquote_breakout(s: &[u8]) -> Option<Hit> {
+    let t = s.trim_ascii();
+    if let Some(rest) = t.strip_prefix(b"`") {
+        if let Some((w, _)) = next_word(rest, 0) {
+            if rest.first().is_some_and(u8::is_ascii_whitespace) && AFTER_IDENT.contains(&w) {
+                return Some(("sqli.identifier_breakout", 0.75));
+            }
+        }
+    }
+    let end = t.strip_suffix(b";")?.trim_ascii_end();
+    let body = end.strip_suffix(b"`")?;
+    (!body.contains(&b'`') && !body.is_empty() && !body.contains(&b' '))
+        .then_some(("sqli.identifier_breakout", 0.75))
+}
+
+/// `1234 AS "foobar" FROM t`, `6 As" from`: a column alias (quoted identifier, or a number or
+/// closing quote before `AS`) followed by `FROM` — a select-list fragment.
+fn alias_from(s: &[u8]) -> Option<Hit> {
+    let mut from = 0;
+    while let Some(p) = word_at(s, b"as", from) {
+        from = p + 2;
+        let before = s.get(..p).unwrap_or_default().trim_ascii_end();
+        let prev = before.last().copied();
+        let after = s.get(p + 2..).unwrap_or_default().trim_ascii_start();
+        let quoted_after = after.first().is_some_and(|c| matches!(c, b'"' | b'`'));
+        let sql_before =
+            prev.is_some_and(|c| c.is_ascii_digit() || matches!(c, b'"' | b'`' | b')'));
+        if !(quoted_after || sql_before) {
+            continue;
+        }
+        let tail = s.get(p + 2..).unwrap_or_default();
+        if word_at(tail.get(..tail.len().min(48)).unwrap_or_default(), b"from", 0).is_some() {
+            return Some(("sqli.alias_from", 0.75));
+        }
+    }
+    None
+}
+
+/// Numbers at the limits of machine types, sent whole to provoke overflows or the
+/// floating-point parser bug (2^31, 2^32, 2^63, 2^64 and neighbours; DBL_MIN spelt in full).
+const BOUNDARY_NUMBERS: &[&[u8]] = &[
+    b"2147483648",
+    b"4294967295",
+    b"4294967296",
+    b"9223372036854775807",
+    b"9223372036854775808",
+    b"18446744073709551615",
+    b"18446744073709551616",
+    b"2.2250738585072011e-308",
+    b"2.2250738585072012e-308",
+];
+
+fn boundary_number(s: &[u8]) -> Option<Hit> {
+    let t = s.trim_ascii();
+    let t = t.strip_prefix(b"-").unwrap_or(t);
+    BOUNDARY_NUMBERS.contains(&t).then_some(("sqli.numeric_boundary", 0.7))
+}
+
+/// The byte-level shapes of this module, strongest first.
+pub(crate) fn sql_shapes(s: &[u8]) -> Option<Hit> {
+    let first = s.iter().position(|c| !c.is_ascii_whitespace())?;
+    if s.get(first).is_some_and(u8::is_ascii_digit) && s.len() <= 24 {
+        if let Some(h) = boundary_number(s) {
+            return Some(h);
+        }
+    }
+    let has = |c: u8| s.contains(&c);
+    statement(s)
+        .or_else(|| if has(b'}') { json_operator(s) } else { None })
+        .or_else(|| if has(b'`') { backquote_breakout(s) } else { None })
+        .or_else(|| alias_from(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sql_shapes;
+
+    #[test]
+    fn shapes_fire_on_statements_and_fragments() {
+        for s in [
+            "alter table `t` add `c` text",
+            "/create table persons",
+            "drop table users",
+            "insert into users (a) values (1)",
+            "update users set admin = 1",
+            "execute immediate \"",
+            "procedure analyse (",
+            " case when c then r",
+            "select x group by y having count(id) >= 9",
+            "or '{\"a\":\"b\"}' ? 'a'",
+            "'{\"a\":2}' < '$.c[2].f' = 7",
+            "` as `x` from",
+            "` regexp ",
+            "admin@example.com`;",
+            "1234 as \"foobar\" from tablevar2=whatever",
+            "4294967296",
+            "2.2250738585072011e-308",
+        ] {
+            assert!(sql_shapes(s.as_bytes()).is_some(), "{s}");
+        }
+    }
+
+    #[test]
+    fn shapes_ignore_prose() {
+        for s in [
+            "please create a table for six",
+            "we drop by later",
+            "update your settings",
+            "known as the best from here",
+            "in case you want it, then call",
+            "4294967",
+            "{\"a\": \"b\"}",
+            "use `code` here",
+        ] {
+            assert!(sql_shapes(s.as_bytes()).is_none(), "{s}");
+        }
+    }
+}
