@@ -27,17 +27,17 @@ use std::path::{Path, PathBuf};
 // half a point. They may only go UP as the detector improves; never lower them to make a change
 // pass. The issue's targets are asserted by the ignored `issue_targets` test.
 /// Floor for the libinjection SQLi true-positive rate, in percent.
-const FLOOR_LIB_SQLI: f64 = 98.6;
+const FLOOR_LIB_SQLI: f64 = 98.7;
 /// Floor for the libinjection XSS true-positive rate, in percent.
 const FLOOR_LIB_XSS: f64 = 99.3;
 /// Floor for the CRS paranoia-level-1 SQLi true-positive rate, in percent.
-const FLOOR_CRS_SQLI: f64 = 82.0;
+const FLOOR_CRS_SQLI: f64 = 97.6;
 /// Floor for the CRS paranoia-level-1 XSS true-positive rate, in percent.
-const FLOOR_CRS_XSS: f64 = 88.7;
+const FLOOR_CRS_XSS: f64 = 95.2;
 /// Floor for the CRS paranoia-level-1 path traversal true-positive rate, in percent.
-const FLOOR_CRS_PATH: f64 = 81.6;
+const FLOOR_CRS_PATH: f64 = 95.9;
 /// Floor for the CRS paranoia-level-1 command injection true-positive rate, in percent.
-const FLOOR_CRS_CMDI: f64 = 90.4;
+const FLOOR_CRS_CMDI: f64 = 96.9;
 /// Ceiling for the false-positive rate on all benign rows, in percent (may only go DOWN).
 const CEILING_FPR: f64 = 6.2;
 

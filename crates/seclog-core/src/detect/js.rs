@@ -20,6 +20,7 @@ const CALLS: &[&[u8]] = &[
     b"execscript",
     b"newfunction",
     b"atob",
+    b"btoa",
 ];
 
 /// Global objects whose computed-property access (`self["alert"]`) hides a sink name.

@@ -7,7 +7,7 @@ use super::sql_lex::{Ctx, Tok};
 use super::sqli::{prose_before_quote, Hit};
 
 /// Functions whose names are SQL vocabulary (string, numeric, conversion, metadata functions).
-const SQL_FUNCS: &[&[u8]] = &[
+pub(crate) const SQL_FUNCS: &[&[u8]] = &[
     b"ascii",
     b"benchmark",
     b"bin",

@@ -173,6 +173,166 @@ fn boundary_number(s: &[u8]) -> Option<Hit> {
     BOUNDARY_NUMBERS.contains(&t).then_some(("sqli.numeric_boundary", 0.7))
 }
 
+/// Identifiers that exist only in SQL dialects (time-delay, large-object, file, network and
+/// introspection functions and procedures): their mention anywhere is an injection probe.
+const SQL_ONLY_WORDS: &[&[u8]] = &[
+    b"pg_sleep",
+    b"pg_read_file",
+    b"pg_ls_dir",
+    b"lo_get",
+    b"lo_import",
+    b"lo_export",
+    b"sqlite_compileoption_get",
+    b"sqlite_version",
+    b"sqlite_master",
+    b"json_extract",
+    b"dbms_pipe",
+    b"dbms_lock",
+    b"dbms_ldap",
+    b"utl_http",
+    b"utl_inaddr",
+    b"xp_cmdshell",
+    b"xp_dirtree",
+    b"sp_executesql",
+    b"sp_oacreate",
+    b"sp_configure",
+];
+
+fn sql_only_word(s: &[u8]) -> Option<Hit> {
+    if !s.contains(&b'_') {
+        return None;
+    }
+    SQL_ONLY_WORDS
+        .iter()
+        .any(|w| word_at(s, w, 0).is_some())
+        .then_some(("sqli.dialect_function", 0.8))
+}
+
+/// Skip blanks and `/* .. */` comments from `p`.
+fn skip_blanks_comments(s: &[u8], mut p: usize) -> usize {
+    loop {
+        while s.get(p).is_some_and(u8::is_ascii_whitespace) {
+            p += 1;
+        }
+        if s.get(p..p + 2) == Some(b"/*") {
+            p = find_seq(s, p + 2, b"*/").map_or(s.len(), |e| e + 2);
+        } else {
+            return p;
+        }
+    }
+}
+
+/// `9999 or true`, `1 and /*hint*/ false`, `9999 or {if ...`: a number joined by a logical
+/// operator to a boolean literal or an ODBC escape brace.
+fn number_logic_literal(s: &[u8]) -> Option<Hit> {
+    let t = s.trim_ascii_start();
+    let digits = t.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 {
+        return None;
+    }
+    let (op, after_op) = next_word(t, digits)?;
+    if !matches!(op, b"or" | b"and" | b"xor") {
+        return None;
+    }
+    let p = skip_blanks_comments(t, after_op);
+    let rest = t.get(p..).unwrap_or_default();
+    let (w, _) = next_word(rest, 0).unwrap_or_default();
+    (rest.first() == Some(&b'{') || matches!(w, b"true" | b"false" | b"null"))
+        .then_some(("sqli.boolean_tautology", 0.8))
+}
+
+/// Functions on numbers that SQL dialects provide (beyond the shared SQL function list).
+const NUMERIC_FUNCS: &[&[u8]] = &[b"div", b"mod", b"abs", b"power", b"sqrt", b"round", b"sign"];
+
+/// `if(2=`, `if (a>1`: a value opening a SQL conditional on a comparison; `div(23,-2)`: a value
+/// that is one call of a SQL function on numbers only.
+fn sql_call_value(s: &[u8]) -> Option<Hit> {
+    let t = s.trim_ascii();
+    let name_len = t.iter().take_while(|c| is_word(**c)).count();
+    let name = t.get(..name_len)?;
+    let rest = t.get(name_len..)?.trim_ascii_start().strip_prefix(b"(")?;
+    if name == b"if" {
+        let operand = rest.iter().take_while(|c| is_word(**c) || **c == b'.').count();
+        let after = rest.get(operand..).unwrap_or_default().trim_ascii_start();
+        return (operand > 0 && matches!(after.first(), Some(b'=' | b'<' | b'>')))
+            .then_some(("sqli.conditional_call", 0.7));
+    }
+    let args = rest.strip_suffix(b")")?;
+    let numeric = !args.trim_ascii().is_empty()
+        && args.iter().all(|c| c.is_ascii_digit() || b" ,.-+".contains(c));
+    (numeric && (NUMERIC_FUNCS.contains(&name) || super::sql_extra::SQL_FUNCS.contains(&name)))
+        .then_some(("sqli.numeric_function_call", 0.7))
+}
+
+/// SQL type names a PostgreSQL `::` cast converts to.
+const PG_TYPES: &[&[u8]] = &[
+    b"int",
+    b"integer",
+    b"int4",
+    b"int8",
+    b"bigint",
+    b"smallint",
+    b"numeric",
+    b"text",
+    b"varchar",
+    b"char",
+    b"bool",
+    b"boolean",
+    b"json",
+    b"jsonb",
+    b"regclass",
+    b"oid",
+    b"bytea",
+    b"date",
+    b"float",
+    b"real",
+];
+
+/// `password::int`: an identifier cast to a SQL type (error-based probing); `exec master.`,
+/// `exec xp_x`: executing a SQL Server system procedure; `1.e(`, `1.e.tables`: MySQL's
+/// `<number>.e` spelling that glues a number to the next token.
+fn misc_sql(s: &[u8]) -> Option<Hit> {
+    let mut from = 0;
+    while let Some(p) = find_seq(s, from, b"::") {
+        from = p + 2;
+        let (ty, _) = next_word(s, p + 2).unwrap_or_default();
+        let ident = p > 0 && s.get(p - 1).copied().is_some_and(is_word);
+        if ident && s.get(p + 2).copied().is_some_and(is_word) && PG_TYPES.contains(&ty) {
+            return Some(("sqli.pg_cast", 0.75));
+        }
+    }
+    for verb in [&b"exec"[..], b"execute"] {
+        if let Some(p) = word_at(s, verb, 0) {
+            if let Some((w, e)) = next_word(s, p + verb.len()) {
+                let system = (w == b"master" && s.get(e) == Some(&b'.'))
+                    || w.starts_with(b"xp_")
+                    || w.starts_with(b"sp_");
+                if system {
+                    return Some(("sqli.system_procedure", 0.8));
+                }
+            }
+        }
+    }
+    let mut from = 0;
+    while let Some(p) = find_seq(s, from, b".e") {
+        from = p + 2;
+        let digit_before = p > 0 && s.get(p - 1).is_some_and(u8::is_ascii_digit);
+        let word_start = p
+            .checked_sub(1)
+            .map(|q| s.get(..=q).unwrap_or_default().iter().rev().take_while(|c| is_word(**c)))
+            .is_some_and(|mut it| it.all(u8::is_ascii_digit));
+        let glued = match s.get(p + 2) {
+            Some(b'(') => true,
+            Some(b'.') => next_word(s, p + 3).is_some_and(|(w, _)| w.len() >= 3),
+            _ => false,
+        };
+        if digit_before && word_start && glued {
+            return Some(("sqli.glued_number", 0.75));
+        }
+    }
+    None
+}
+
 /// The byte-level shapes of this module, strongest first.
 pub(crate) fn sql_shapes(s: &[u8]) -> Option<Hit> {
     let first = s.iter().position(|c| !c.is_ascii_whitespace())?;
@@ -183,6 +343,10 @@ pub(crate) fn sql_shapes(s: &[u8]) -> Option<Hit> {
     }
     let has = |c: u8| s.contains(&c);
     statement(s)
+        .or_else(|| sql_only_word(s))
+        .or_else(|| number_logic_literal(s))
+        .or_else(|| if has(b'(') { sql_call_value(s) } else { None })
+        .or_else(|| if has(b':') || has(b'.') { misc_sql(s) } else { None })
         .or_else(|| if has(b'}') { json_operator(s) } else { None })
         .or_else(|| if has(b'`') { backquote_breakout(s) } else { None })
         .or_else(|| alias_from(s))
@@ -212,6 +376,15 @@ mod tests {
             "1234 as \"foobar\" from tablevar2=whatever",
             "4294967296",
             "2.2250738585072011e-308",
+            "select pg_sleep",
+            "9999 or /*+optimizer hint */ true",
+            "9999 or {if length((",
+            "if(2=",
+            "div (23.23 , 2)",
+            "password::int",
+            "exec master.",
+            "1.e(ascii)",
+            "1.e.tables",
         ] {
             assert!(sql_shapes(s.as_bytes()).is_some(), "{s}");
         }
@@ -228,6 +401,13 @@ mod tests {
             "4294967",
             "{\"a\": \"b\"}",
             "use `code` here",
+            "1 or 2 apples",
+            "if (you can)",
+            "round(the corner)",
+            "see item 1.e.g. this",
+            "fe80::1",
+            "std::string",
+            "execute the plan",
         ] {
             assert!(sql_shapes(s.as_bytes()).is_none(), "{s}");
         }
