@@ -30,61 +30,137 @@ fn next_word(s: &[u8], p: usize) -> Option<(&[u8], usize)> {
     (len > 0).then(|| (s.get(start..start + len).unwrap_or_default(), start + len))
 }
 
-/// Statement verbs that define or destroy schema objects.
-const DDL_VERBS: &[&[u8]] = &[b"alter", b"create", b"drop", b"truncate", b"rename"];
-/// Schema objects a DDL verb applies to.
-const DDL_OBJECTS: &[&[u8]] = &[
-    b"table",
-    b"database",
-    b"schema",
-    b"function",
-    b"procedure",
-    b"view",
-    b"trigger",
-    b"index",
-    b"user",
-    b"login",
-    b"event",
-    b"sequence",
-];
+/// Word classes the statement shapes look at (one `match` per word).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum W {
+    Other,
+    Verb,
+    Object,
+    Procedure,
+    Insert,
+    Into,
+    Values,
+    Delete,
+    From,
+    Where,
+    Case,
+    When,
+    Then,
+    Group,
+    By,
+    Having,
+    Execute,
+    Immediate,
+    Analyse,
+    Update,
+    Set,
+    As,
+    Master,
+    Underscored,
+}
 
-/// A SQL statement standing whole in a value: `ALTER TABLE x`, `CREATE FUNCTION f`,
-/// `DROP TABLE t`, `INSERT INTO t ... VALUES`, `UPDATE t SET c =`, `DELETE FROM t WHERE`,
-/// `EXECUTE IMMEDIATE`, `PROCEDURE ANALYSE`, `CASE WHEN .. THEN`, `GROUP BY .. HAVING`.
-fn statement(s: &[u8]) -> Option<Hit> {
-    for verb in DDL_VERBS {
-        let mut from = 0;
-        while let Some(p) = word_at(s, verb, from) {
-            from = p + 1;
-            let Some((obj, end)) = next_word(s, p + verb.len()) else { continue };
-            if DDL_OBJECTS.contains(&obj)
-                && s.get(end..).is_some_and(|r| r.iter().any(|c| !c.is_ascii_whitespace()))
-            {
-                return Some(("sqli.ddl_statement", 0.85));
-            }
+fn classify(w: &[u8]) -> W {
+    match w {
+        b"alter" | b"create" | b"drop" | b"truncate" | b"rename" => W::Verb,
+        b"table" | b"database" | b"schema" | b"function" | b"view" | b"trigger" | b"index"
+        | b"user" | b"login" | b"event" | b"sequence" => W::Object,
+        b"procedure" => W::Procedure,
+        b"insert" => W::Insert,
+        b"into" => W::Into,
+        b"values" => W::Values,
+        b"delete" => W::Delete,
+        b"from" => W::From,
+        b"where" => W::Where,
+        b"case" => W::Case,
+        b"when" => W::When,
+        b"then" => W::Then,
+        b"group" => W::Group,
+        b"by" => W::By,
+        b"having" => W::Having,
+        b"exec" | b"execute" => W::Execute,
+        b"immediate" => W::Immediate,
+        b"analyse" => W::Analyse,
+        b"update" => W::Update,
+        b"set" => W::Set,
+        b"as" => W::As,
+        b"master" => W::Master,
+        _ if w.contains(&b'_') => W::Underscored,
+        _ => W::Other,
+    }
+}
+
+/// One pass over the words of `s`: a SQL statement standing whole in a value (`ALTER TABLE x`,
+/// `CREATE FUNCTION f`, `DROP TABLE t`, `INSERT INTO t ... VALUES`, `UPDATE t SET c =`,
+/// `DELETE FROM t WHERE`, `EXECUTE IMMEDIATE`, `PROCEDURE ANALYSE`, `CASE WHEN .. THEN`,
+/// `GROUP BY .. HAVING`), a SQL-only identifier ([`SQL_ONLY_WORDS`]), `EXEC master.` /
+/// `EXEC xp_..` system procedures, and `x AS "y" FROM` alias fragments.
+fn word_shapes(s: &[u8]) -> Option<Hit> {
+    // (class, end) of the previous two words, and whether only blanks preceded each.
+    let (mut prev, mut prev_adj) = (W::Other, false);
+    let mut prev2 = W::Other;
+    let mut last_end: Option<usize> = None;
+    // Opened `INSERT INTO`, `DELETE FROM`, `CASE WHEN`, `GROUP BY` awaiting their closing word.
+    let mut open = [false; 4];
+    let mut i = 0;
+    while i < s.len() {
+        if !s.get(i).copied().is_some_and(is_word) {
+            i += 1;
+            continue;
         }
-    }
-    let pair = |a: &[u8], b: &[u8]| {
-        word_at(s, a, 0).and_then(|p| next_word(s, p + a.len())).is_some_and(|(w, _)| w == b)
-    };
-    if pair(b"execute", b"immediate") || pair(b"procedure", b"analyse") {
-        return Some(("sqli.dynamic_statement", 0.8));
-    }
-    let then_later = |a: &[u8], b: &[u8], c: &[u8]| {
-        word_at(s, a, 0).is_some_and(|p| {
-            next_word(s, p + a.len()).is_some_and(|(w, e)| w == b && word_at(s, c, e).is_some())
-        })
-    };
-    let dml = then_later(b"insert", b"into", b"values")
-        || then_later(b"delete", b"from", b"where")
-        || then_later(b"case", b"when", b"then")
-        || then_later(b"group", b"by", b"having")
-        || word_at(s, b"update", 0).is_some_and(|p| {
-            next_word(s, p + 6)
-                .and_then(|(_, e)| next_word(s, e))
-                .is_some_and(|(w, e)| w == b"set" && s.get(e..).is_some_and(|r| r.contains(&b'=')))
+        let st = i;
+        while s.get(i).copied().is_some_and(is_word) {
+            i += 1;
+        }
+        let cur = s.get(st..i).unwrap_or_default();
+        let adj = last_end.is_some_and(|e| {
+            s.get(e..st).is_some_and(|g| !g.is_empty() && g.iter().all(u8::is_ascii_whitespace))
         });
-    dml.then_some(("sqli.dml_statement", 0.8))
+        last_end = Some(i);
+        let c = classify(cur);
+        let p = if adj { prev } else { W::Other };
+        let rest = s.get(i..).unwrap_or_default();
+        let hit = match c {
+            W::Object | W::Procedure
+                if p == W::Verb && rest.iter().any(|b| !b.is_ascii_whitespace()) =>
+            {
+                Some(("sqli.ddl_statement", 0.85))
+            }
+            W::Immediate if p == W::Execute => Some(("sqli.dynamic_statement", 0.8)),
+            W::Analyse if p == W::Procedure => Some(("sqli.dynamic_statement", 0.8)),
+            W::Master if p == W::Execute && rest.first() == Some(&b'.') => {
+                Some(("sqli.system_procedure", 0.8))
+            }
+            W::Underscored
+                if p == W::Execute && (cur.starts_with(b"xp_") || cur.starts_with(b"sp_")) =>
+            {
+                Some(("sqli.system_procedure", 0.8))
+            }
+            W::Underscored if SQL_ONLY_WORDS.contains(&cur) => Some(("sqli.dialect_function", 0.8)),
+            W::Set if adj && prev_adj && prev2 == W::Update && rest.contains(&b'=') => {
+                Some(("sqli.dml_statement", 0.8))
+            }
+            W::Values if open[0] => Some(("sqli.dml_statement", 0.8)),
+            W::Where if open[1] => Some(("sqli.dml_statement", 0.8)),
+            W::Then if open[2] => Some(("sqli.dml_statement", 0.8)),
+            W::Having if open[3] => Some(("sqli.dml_statement", 0.8)),
+            W::As => alias_from(s, st),
+            _ => None,
+        };
+        if hit.is_some() {
+            return hit;
+        }
+        match (p, c) {
+            (W::Insert, W::Into) => open[0] = true,
+            (W::Delete, W::From) => open[1] = true,
+            (W::Case, W::When) => open[2] = true,
+            (W::Group, W::By) => open[3] = true,
+            _ => {}
+        }
+        prev2 = if adj { prev } else { W::Other };
+        prev_adj = adj;
+        prev = c;
+    }
+    None
 }
 
 /// A quoted JSON literal queried with a JSON operator: `'{"a":1}' ? 'a'`, `?|`, `?&`, `@>`,
@@ -131,26 +207,19 @@ fn backquote_breakout(s: &[u8]) -> Option<Hit> {
 }
 
 /// `1234 AS "foobar" FROM t`, `6 As" from`: a column alias (quoted identifier, or a number or
-/// closing quote before `AS`) followed by `FROM` — a select-list fragment.
-fn alias_from(s: &[u8]) -> Option<Hit> {
-    let mut from = 0;
-    while let Some(p) = word_at(s, b"as", from) {
-        from = p + 2;
-        let before = s.get(..p).unwrap_or_default().trim_ascii_end();
-        let prev = before.last().copied();
-        let after = s.get(p + 2..).unwrap_or_default().trim_ascii_start();
-        let quoted_after = after.first().is_some_and(|c| matches!(c, b'"' | b'`'));
-        let sql_before =
-            prev.is_some_and(|c| c.is_ascii_digit() || matches!(c, b'"' | b'`' | b')'));
-        if !(quoted_after || sql_before) {
-            continue;
-        }
-        let tail = s.get(p + 2..).unwrap_or_default();
-        if word_at(tail.get(..tail.len().min(48)).unwrap_or_default(), b"from", 0).is_some() {
-            return Some(("sqli.alias_from", 0.75));
-        }
+/// closing quote before `AS` at `p`) followed by `FROM` — a select-list fragment.
+fn alias_from(s: &[u8], p: usize) -> Option<Hit> {
+    let before = s.get(..p).unwrap_or_default().trim_ascii_end();
+    let prev = before.last().copied();
+    let after = s.get(p + 2..).unwrap_or_default().trim_ascii_start();
+    let quoted_after = after.first().is_some_and(|c| matches!(c, b'"' | b'`'));
+    let sql_before = prev.is_some_and(|c| c.is_ascii_digit() || matches!(c, b'"' | b'`' | b')'));
+    if !(quoted_after || sql_before) {
+        return None;
     }
-    None
+    let tail = s.get(p + 2..).unwrap_or_default();
+    word_at(tail.get(..tail.len().min(48)).unwrap_or_default(), b"from", 0)
+        .map(|_| ("sqli.alias_from", 0.75))
 }
 
 /// Numbers at the limits of machine types, sent whole to provoke overflows or the
@@ -197,16 +266,6 @@ const SQL_ONLY_WORDS: &[&[u8]] = &[
     b"sp_oacreate",
     b"sp_configure",
 ];
-
-fn sql_only_word(s: &[u8]) -> Option<Hit> {
-    if !s.contains(&b'_') {
-        return None;
-    }
-    SQL_ONLY_WORDS
-        .iter()
-        .any(|w| word_at(s, w, 0).is_some())
-        .then_some(("sqli.dialect_function", 0.8))
-}
 
 /// Skip blanks and `/* .. */` comments from `p`.
 fn skip_blanks_comments(s: &[u8], mut p: usize) -> usize {
@@ -301,18 +360,6 @@ fn misc_sql(s: &[u8]) -> Option<Hit> {
             return Some(("sqli.pg_cast", 0.75));
         }
     }
-    for verb in [&b"exec"[..], b"execute"] {
-        if let Some(p) = word_at(s, verb, 0) {
-            if let Some((w, e)) = next_word(s, p + verb.len()) {
-                let system = (w == b"master" && s.get(e) == Some(&b'.'))
-                    || w.starts_with(b"xp_")
-                    || w.starts_with(b"sp_");
-                if system {
-                    return Some(("sqli.system_procedure", 0.8));
-                }
-            }
-        }
-    }
     let mut from = 0;
     while let Some(p) = find_seq(s, from, b".e") {
         from = p + 2;
@@ -342,14 +389,12 @@ pub(crate) fn sql_shapes(s: &[u8]) -> Option<Hit> {
         }
     }
     let has = |c: u8| s.contains(&c);
-    statement(s)
-        .or_else(|| sql_only_word(s))
+    word_shapes(s)
         .or_else(|| number_logic_literal(s))
         .or_else(|| if has(b'(') { sql_call_value(s) } else { None })
         .or_else(|| if has(b':') || has(b'.') { misc_sql(s) } else { None })
         .or_else(|| if has(b'}') { json_operator(s) } else { None })
         .or_else(|| if has(b'`') { backquote_breakout(s) } else { None })
-        .or_else(|| alias_from(s))
 }
 
 #[cfg(test)]
