@@ -2,6 +2,7 @@
 //! JSON-operator queries on a quoted JSON literal, quoted-identifier break-outs, `x AS "y" FROM`
 //! alias fragments and numeric-boundary probes.
 
+use super::prefilter::{Features, COLON, DOT, PAREN, QUOTE, SEP, SLASH, UNDERSCORE, WS};
 use super::sql_lex::find_seq;
 use super::sqli::Hit;
 
@@ -94,7 +95,7 @@ fn classify(w: &[u8]) -> W {
 /// `DELETE FROM t WHERE`, `EXECUTE IMMEDIATE`, `PROCEDURE ANALYSE`, `CASE WHEN .. THEN`,
 /// `GROUP BY .. HAVING`), a SQL-only identifier ([`SQL_ONLY_WORDS`]), `EXEC master.` /
 /// `EXEC xp_..` system procedures, and `x AS "y" FROM` alias fragments.
-fn word_shapes(s: &[u8]) -> Option<Hit> {
+fn word_shapes(s: &[u8], seen: &mut Seen) -> Option<Hit> {
     // (class, end) of the previous two words, and whether only blanks preceded each.
     let (mut prev, mut prev_adj) = (W::Other, false);
     let mut prev2 = W::Other;
@@ -103,7 +104,15 @@ fn word_shapes(s: &[u8]) -> Option<Hit> {
     let mut open = [false; 4];
     let mut i = 0;
     while i < s.len() {
-        if !s.get(i).copied().is_some_and(is_word) {
+        let b = s.get(i).copied().unwrap_or(0);
+        if !is_word(b) {
+            match b {
+                b'}' => seen.brace = true,
+                b'`' => seen.backquote = true,
+                b'(' => seen.paren = true,
+                b':' | b'.' => seen.colon_dot = true,
+                _ => {}
+            }
             i += 1;
             continue;
         }
@@ -380,26 +389,51 @@ fn misc_sql(s: &[u8]) -> Option<Hit> {
     None
 }
 
+/// Punctuation seen by the word pass.
+#[derive(Debug, Default)]
+struct Seen {
+    brace: bool,
+    backquote: bool,
+    paren: bool,
+    colon_dot: bool,
+}
+
 /// The byte-level shapes of this module, strongest first.
-pub(crate) fn sql_shapes(s: &[u8]) -> Option<Hit> {
+pub(crate) fn sql_shapes(s: &[u8], f: Features) -> Option<Hit> {
     let first = s.iter().position(|c| !c.is_ascii_whitespace())?;
     if s.get(first).is_some_and(u8::is_ascii_digit) && s.len() <= 24 {
         if let Some(h) = boundary_number(s) {
             return Some(h);
         }
     }
-    let has = |c: u8| s.contains(&c);
-    word_shapes(s)
-        .or_else(|| number_logic_literal(s))
-        .or_else(|| if has(b'(') { sql_call_value(s) } else { None })
-        .or_else(|| if has(b':') || has(b'.') { misc_sql(s) } else { None })
-        .or_else(|| if has(b'}') { json_operator(s) } else { None })
-        .or_else(|| if has(b'`') { backquote_breakout(s) } else { None })
+    // The word pass records which punctuation occurs (no separate byte searches). It stops at
+    // its first hit, and then the flags are not needed.
+    // Without blanks, `_` or quotes no statement, dialect word or alias shape can fire; the
+    // punctuation flags then come from the prefilter.
+    let mut seen = Seen::default();
+    let words = if f.any(WS | UNDERSCORE | QUOTE) {
+        word_shapes(s, &mut seen)
+    } else {
+        seen = Seen {
+            brace: f.any(SEP) && s.contains(&b'}'),
+            backquote: false,
+            paren: f.any(PAREN),
+            colon_dot: f.any(COLON | DOT),
+        };
+        None
+    };
+    words
+        .or_else(|| if f.any(WS | SLASH) { number_logic_literal(s) } else { None })
+        .or_else(|| if seen.paren { sql_call_value(s) } else { None })
+        .or_else(|| if seen.colon_dot { misc_sql(s) } else { None })
+        .or_else(|| if seen.brace { json_operator(s) } else { None })
+        .or_else(|| if seen.backquote { backquote_breakout(s) } else { None })
 }
 
 #[cfg(test)]
 mod tests {
     use super::sql_shapes;
+    use crate::detect::prefilter::Features;
 
     #[test]
     fn shapes_fire_on_statements_and_fragments() {
@@ -431,7 +465,7 @@ mod tests {
             "1.e(ascii)",
             "1.e.tables",
         ] {
-            assert!(sql_shapes(s.as_bytes()).is_some(), "{s}");
+            assert!(sql_shapes(s.as_bytes(), Features::of(s.as_bytes())).is_some(), "{s}");
         }
     }
 
@@ -454,7 +488,7 @@ mod tests {
             "std::string",
             "execute the plan",
         ] {
-            assert!(sql_shapes(s.as_bytes()).is_none(), "{s}");
+            assert!(sql_shapes(s.as_bytes(), Features::of(s.as_bytes())).is_none(), "{s}");
         }
     }
 }

@@ -167,7 +167,7 @@ fn xml_external(s: &[u8]) -> Option<Hit> {
 /// `:` or other punctuation (`!`), so absent shapes are not searched.
 pub(crate) fn xss_extras(s: &[u8], lt: bool, quote: bool, paren: bool, colon: bool) -> Option<Hit> {
     let mut found = unquoted_attribute(s);
-    if found.is_none() && (s.contains(&b'{') || s.contains(&b'*')) {
+    if found.is_none() && s.trim_ascii_start().starts_with(b"import") {
         found = es_import(s);
     }
     if found.is_none() && lt {
