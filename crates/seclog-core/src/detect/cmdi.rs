@@ -187,6 +187,15 @@ fn first_command(seg: &[u8]) -> Option<(&[u8], &[u8], bool)> {
     while seg.get(j).is_some_and(|c| matches!(c, b' ' | b'\t' | b'$' | b'@' | b'{' | b'(' | b'!')) {
         j += 1;
     }
+    // `$u wget`: an unset variable before the command expands to nothing.
+    if j > 0 && seg.get(j - 1) == Some(&b'$') {
+        let name = seg.get(j..)?.iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'_');
+        let e = j + name.count();
+        let blanks = seg.get(e..)?.iter().take_while(|c| **c == b' ' || **c == b'\t').count();
+        if blanks > 0 && seg.get(e + blanks).is_some_and(u8::is_ascii_alphabetic) {
+            j = e + blanks;
+        }
+    }
     let rest = seg.get(j..)?;
     let mut had_path = false;
     let mut w_start = 0;
