@@ -27,17 +27,17 @@ use std::path::{Path, PathBuf};
 // half a point. They may only go UP as the detector improves; never lower them to make a change
 // pass. The issue's targets are asserted by the ignored `issue_targets` test.
 /// Floor for the libinjection SQLi true-positive rate, in percent.
-const FLOOR_LIB_SQLI: f64 = 98.6;
+const FLOOR_LIB_SQLI: f64 = 98.7;
 /// Floor for the libinjection XSS true-positive rate, in percent.
 const FLOOR_LIB_XSS: f64 = 99.3;
 /// Floor for the CRS paranoia-level-1 SQLi true-positive rate, in percent.
-const FLOOR_CRS_SQLI: f64 = 82.0;
+const FLOOR_CRS_SQLI: f64 = 97.6;
 /// Floor for the CRS paranoia-level-1 XSS true-positive rate, in percent.
-const FLOOR_CRS_XSS: f64 = 88.7;
+const FLOOR_CRS_XSS: f64 = 95.2;
 /// Floor for the CRS paranoia-level-1 path traversal true-positive rate, in percent.
-const FLOOR_CRS_PATH: f64 = 81.6;
+const FLOOR_CRS_PATH: f64 = 95.9;
 /// Floor for the CRS paranoia-level-1 command injection true-positive rate, in percent.
-const FLOOR_CRS_CMDI: f64 = 90.4;
+const FLOOR_CRS_CMDI: f64 = 97.1;
 /// Ceiling for the false-positive rate on all benign rows, in percent (may only go DOWN).
 const CEILING_FPR: f64 = 6.2;
 
@@ -255,7 +255,7 @@ fn evaluate() -> Eval {
                 benign.hit += 1;
                 b.hit += 1;
                 benign_rule_only.hit += usize::from(r.rule_only);
-                if show.as_deref() == Some("fp") {
+                if matches!(show.as_deref(), Some("fp" | "all")) {
                     let tag = if r.rule_only { "rule-only" } else { "fp" };
                     eprintln!("FP {tag} {found:?}\t{}:{}\t{inputs:?}", r.file, r.line);
                 }
@@ -278,7 +278,7 @@ fn evaluate() -> Eval {
         } else {
             continue;
         }
-        if !detected_own && show.as_deref() == Some(cls) {
+        if !detected_own && (show.as_deref() == Some(cls) || show.as_deref() == Some("all")) {
             eprintln!("FN {}\t{}:{}\t{inputs:?}", r.source, r.file, r.line);
         }
     }

@@ -38,7 +38,10 @@ pub(crate) fn detect_cmdi(s: &[u8], kw: &KeywordScan<'_>) -> Option<Hit> {
     if let Some(h) = windows_for(v) {
         hit(h);
     }
-    if let Some(h) = shell_dash_c(v).or_else(|| dir_stack(v)) {
+    if let Some(h) = shell_dash_c(v).or_else(|| dir_stack(v)).or_else(|| history_event(v)) {
+        hit(h);
+    }
+    if let Some(h) = escaped_command(s) {
         hit(h);
     }
     if v.contains(&b'{') {
@@ -184,6 +187,15 @@ fn first_command(seg: &[u8]) -> Option<(&[u8], &[u8], bool)> {
     while seg.get(j).is_some_and(|c| matches!(c, b' ' | b'\t' | b'$' | b'@' | b'{' | b'(' | b'!')) {
         j += 1;
     }
+    // `$u wget`: an unset variable before the command expands to nothing.
+    if j > 0 && seg.get(j - 1) == Some(&b'$') {
+        let name = seg.get(j..)?.iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'_');
+        let e = j + name.count();
+        let blanks = seg.get(e..)?.iter().take_while(|c| **c == b' ' || **c == b'\t').count();
+        if blanks > 0 && seg.get(e + blanks).is_some_and(u8::is_ascii_alphabetic) {
+            j = e + blanks;
+        }
+    }
     let rest = seg.get(j..)?;
     let mut had_path = false;
     let mut w_start = 0;
@@ -274,7 +286,15 @@ fn alias_definition(seg: &[u8]) -> Option<Hit> {
     }
     let mut words = rest.split(|c| c.is_ascii_whitespace()).filter(|w| !w.is_empty());
     let mut w = words.next()?;
-    while w.first().is_some_and(|c| *c == b'-' || *c == b'+') {
+    // Options (`-p`, `+m`); after form decoding `+m` reads ` m`, so up to two short letter-only
+    // words before the definition are read as options too.
+    let mut bare_opts = 0;
+    while w.first().is_some_and(|c| *c == b'-' || *c == b'+')
+        || (bare_opts < 2 && w.len() <= 2 && w.iter().all(u8::is_ascii_alphabetic) && {
+            bare_opts += 1;
+            true
+        })
+    {
         w = words.next()?;
     }
     let eq = w.iter().position(|&c| c == b'=')?;
@@ -395,7 +415,14 @@ fn command_words(v: &[u8]) -> Option<Hit> {
             let option = after.split(u8::is_ascii_whitespace).any(|a| a.len() > 1 && a[0] == b'-');
             let tool = w.contains(&b'-') && !blank;
             let args = args || (!weak && (option || tool));
+            // A value that is one command line ending in a newline (`visudo\n`, `cscli alerts
+            // list\n`): submitted to be run as a line.
+            let line = !after_sep
+                && !weak
+                && after.last() == Some(&b'\n')
+                && after.iter().filter(|&&c| c == b'\n').count() == 1;
             let conf = match (after_sep, weak, args || had_path) {
+                (false, false, _) if line => Some(0.75),
                 (true, false, _) => Some(0.9),
                 (true, true, true) => Some(0.85),
                 // At the very start a command needs a real argument, not just a word.
@@ -479,13 +506,36 @@ fn shell_dash_c(v: &[u8]) -> Option<Hit> {
     None
 }
 
-/// A value that is a shell directory-stack reference: `~+`, `~-`, `~+2`, `~-1`.
+/// A value that is a shell directory-stack reference: `~+`, `~-`, `~+2`, `~-1`; the `+` may
+/// arrive as a blank after form decoding (`~+` sent unencoded reads `~ `).
 fn dir_stack(v: &[u8]) -> Option<Hit> {
-    let t = v.trim_ascii();
+    let t = v.trim_ascii_start();
     let rest = t.strip_prefix(b"~")?;
     let (sign, digits) = rest.split_first()?;
-    (matches!(sign, b'+' | b'-') && digits.iter().all(u8::is_ascii_digit))
+    let digits = digits.trim_ascii_end();
+    (matches!(sign, b'+' | b'-' | b' ') && digits.iter().all(u8::is_ascii_digit))
         .then_some(("cmdi.dir_stack_expansion", 0.7))
+}
+
+/// A value opening with a history event designator: `!-1`, `!!`, `!-2!-1` (re-runs earlier
+/// commands in an interactive shell).
+fn history_event(v: &[u8]) -> Option<Hit> {
+    let t = v.trim_ascii_start();
+    let hit = t.starts_with(b"!!")
+        || t.strip_prefix(b"!-").is_some_and(|r| r.first().is_some_and(u8::is_ascii_digit));
+    hit.then_some(("cmdi.history_expansion", 0.7))
+}
+
+/// `\ls`: a command word escaped with a backslash at the start of the value, which bypasses
+/// shell aliases and word filters.
+fn escaped_command(s: &[u8]) -> Option<Hit> {
+    let rest = s.trim_ascii_start().strip_prefix(b"\\")?;
+    let len = rest.iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+    let w = rest.get(..len)?;
+    let end = rest.get(len..).unwrap_or_default();
+    let ends = end.first().is_none_or(|c| c.is_ascii_whitespace() || matches!(c, b';' | b'|'));
+    (len > 0 && ends && (STRONG_SET.contains(w) || WEAK_SET.contains(w)))
+        .then_some(("cmdi.escaped_command", 0.75))
 }
 
 /// The shell view of `s`: quoting tricks (`c''at`, `c\at`, `w"h"o`) and empty `$@` dropped.

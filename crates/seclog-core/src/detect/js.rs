@@ -20,6 +20,7 @@ const CALLS: &[&[u8]] = &[
     b"execscript",
     b"newfunction",
     b"atob",
+    b"btoa",
 ];
 
 /// Global objects whose computed-property access (`self["alert"]`) hides a sink name.
@@ -55,8 +56,16 @@ pub(crate) fn js_view(s: &[u8]) -> Cow<'_, [u8]> {
 
 /// Judge the JS view `v` (and the normalised text `s`) for script-context XSS.
 pub(crate) fn detect_js(s: &[u8], v: &[u8]) -> Option<Hit> {
-    let has = |b: u8| v.contains(&b);
-    let (paren, tick, bracket) = (has(b'('), has(b'`'), has(b'['));
+    // One pass for the three bytes the rules below need.
+    let (mut paren, mut tick, mut bracket) = (false, false, false);
+    for &c in v {
+        match c {
+            b'(' => paren = true,
+            b'`' => tick = true,
+            b'[' => bracket = true,
+            _ => {}
+        }
+    }
     // `alert(1)`, `eval(...)`, `alert`1``, `new Function(...)`.
     let call = (paren || tick)
         && CALL_SET.any(v, |name, p| {

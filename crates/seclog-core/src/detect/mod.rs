@@ -13,8 +13,10 @@ mod normalize;
 mod path;
 mod patterns;
 mod prefilter;
+mod restricted;
 mod sql_extra;
 mod sql_lex;
+mod sql_shapes;
 mod sqli;
 mod xss;
 mod xss_extra;
@@ -115,6 +117,8 @@ impl Detector {
     }
 }
 
+type Hit = (&'static str, f32);
+
 /// Run the four analysers; with `gated`, skip those whose necessary bytes are absent.
 pub(crate) fn analyse(n: &Normalized, raw: &str, gated: bool) -> Vec<Finding> {
     let s = n.bytes.as_slice();
@@ -130,14 +134,17 @@ pub(crate) fn analyse(n: &Normalized, raw: &str, gated: bool) -> Vec<Finding> {
     if f.may_be_xss() {
         push(AttackClass::Xss, xss::detect_xss(s, f, &kw));
     }
-    if f.may_be_path() {
-        push(AttackClass::PathTraversal, path::detect_path(n, raw, &kw));
-    }
-    if f.may_be_cmdi() {
-        push(AttackClass::Cmdi, cmdi::detect_cmdi(s, &kw));
-    } else {
-        push(AttackClass::Cmdi, cmdi::start_rules(s));
-    }
+    // A restricted file name (configuration, key, backup, dump, log) is read through a path
+    // and, when it is an executable configuration, overwritten by an upload.
+    let restricted = if f.any(prefilter::DOT) { restricted::restricted_file(s) } else { None };
+    let stronger = |a: Option<Hit>, b: Option<Hit>| match (a, b) {
+        (Some(x), Some(y)) => Some(if y.1 > x.1 { y } else { x }),
+        (x, y) => x.or(y),
+    };
+    let path_hit = if f.may_be_path() { path::detect_path(n, raw, &kw) } else { None };
+    push(AttackClass::PathTraversal, stronger(path_hit, restricted.map(|r| r.read)));
+    let cmdi_hit = if f.may_be_cmdi() { cmdi::detect_cmdi(s, &kw) } else { cmdi::start_rules(s) };
+    push(AttackClass::Cmdi, stronger(cmdi_hit, restricted.and_then(|r| r.upload)));
     out
 }
 

@@ -31,6 +31,14 @@ impl Normalized {
 /// and ASCII case folding.
 pub fn normalise(input: &str) -> Normalized {
     let mut out = Normalized::default();
+    // Fast path: nothing to decode, no NUL and no full-width lead byte — one lower-casing copy.
+    if !input
+        .bytes()
+        .any(|b| matches!(b, b'%' | b'&' | b'\\' | b'+' | 0xc0 | 0xc1 | 0xe0 | 0 | 0xef))
+    {
+        out.bytes = input.bytes().map(|b| b.to_ascii_lowercase()).collect();
+        return out;
+    }
     let mut cur: Vec<u8> = input.as_bytes().to_vec();
     let mut plus_as_space = true;
     for _ in 0..MAX_ROUNDS {

@@ -7,7 +7,7 @@ use super::sql_lex::{Ctx, Tok};
 use super::sqli::{prose_before_quote, Hit};
 
 /// Functions whose names are SQL vocabulary (string, numeric, conversion, metadata functions).
-const SQL_FUNCS: &[&[u8]] = &[
+pub(crate) const SQL_FUNCS: &[&[u8]] = &[
     b"ascii",
     b"benchmark",
     b"bin",
@@ -168,6 +168,7 @@ fn mongo_operator(s: &[u8]) -> Option<Hit> {
 pub(crate) fn sql_extras(s: &[u8], f: Features) -> Option<Hit> {
     let call = if f.any(PAREN) { function_call(s) } else { None };
     call.or_else(|| if f.any(DOLLAR) { mongo_operator(s) } else { None })
+        .or_else(|| super::sql_shapes::sql_shapes(s, f))
 }
 
 /// After the assumed string closes (`t[k]` is the first token after it and its closers): an

@@ -16,7 +16,10 @@ fn is_value(t: Tok) -> bool {
 /// Judge `s` (normalised, lower-case) for SQL injection.
 pub(crate) fn detect_sqli(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option<Hit> {
     let mut best: Option<Hit> = metadata_probe(s, f, kw).or_else(|| sql_extras(s, f));
-    if f.sql_single_token() {
+    // One token (letters, digits, `. _ @ $`: `select@`, an e-mail address) is not judged by the
+    // token rules: a rule of the detector, not only a gate, so it holds ungated too.
+    let single = if f == Features::all() { Features::of(s) } else { f }.sql_single_token();
+    if single {
         return best;
     }
     if best.is_none() {

@@ -141,6 +141,11 @@ pub(crate) const SINKS: &[&[u8]] = &[
     b"window.open(",
     b"<![cdata[",
     b"eval(atob(",
+    b"document.createelement",
+    b"document.queryselector",
+    b"document.getelementby",
+    b"document.body.",
+    b".appendchild(",
 ];
 
 fn is_space(b: u8) -> bool {
@@ -246,7 +251,8 @@ fn judge_tag(s: &[u8], start: usize) -> Option<Hit> {
         j += 1;
     }
     let name = s.get(name_start..j)?;
-    if name.is_empty() || !name.first()?.is_ascii_alphabetic() {
+    // `<:vmlframe`: an empty namespace prefix still names the local tag.
+    if name.is_empty() || !(name.first()?.is_ascii_alphabetic() || name.first() == Some(&b':')) {
         return None;
     }
     // Namespaced tags like `svg:svg` behave as their local name; an `svg:`/`xsl:` prefix is
@@ -337,6 +343,14 @@ fn scheme(s: &[u8]) -> Option<Hit> {
         return None;
     }
     let compact: Vec<u8> = s.iter().copied().filter(|&c| c > b' ').collect();
+    // Control bytes inside the scheme name (`ja&tab;vascript:`) are obfuscation by themselves.
+    let hidden = s.iter().any(|&c| c < b' ') && {
+        let no_ctl: Vec<u8> = s.iter().copied().filter(|&c| c >= b' ').collect();
+        SCHEME_SET.any(&no_ctl, |sch, _| find_seq(s, 0, sch).is_none())
+    };
+    if hidden {
+        return Some(("xss.script_url", 0.85));
+    }
     let found = SCHEME_SET.any(&compact, |sch, p| {
         let rest = compact.get(p + sch.len()..).unwrap_or_default();
         // `javascript:` followed by code-like content, not prose such as "JavaScript: The Good Parts".

@@ -67,6 +67,11 @@ fn spaced_tag(s: &[u8]) -> Option<Hit> {
     None
 }
 
+/// Lengths of event handler attribute names: the longest DOM event name
+/// (`onwebkitplaybacktargetavailabilitychanged`) has 42 letters; a longer `on...=` word is not
+/// a handler any browser runs.
+const HANDLER_LEN: std::ops::RangeInclusive<usize> = 5..=48;
+
 /// A quote (optionally after `<`) directly followed by `on<letters>=` or a script-capable
 /// attribute and `=`: breaking out of an attribute value to add a handler.
 fn quoted_attribute(s: &[u8]) -> Option<Hit> {
@@ -81,12 +86,38 @@ fn quoted_attribute(s: &[u8]) -> Option<Hit> {
         if after.first() != Some(&b'=') {
             continue;
         }
-        let handler = name.len() >= 5 && name.starts_with(b"on");
+        let handler = HANDLER_LEN.contains(&name.len()) && name.starts_with(b"on");
         if handler || QUOTED_ATTRS.contains(&name) {
             return Some(("xss.quoted_attribute_injection", 0.8));
         }
     }
     None
+}
+
+/// A value that opens with blanks and `on<letters>=`: breaking out of an unquoted attribute
+/// value to add an event handler (`  onabc= `).
+fn unquoted_attribute(s: &[u8]) -> Option<Hit> {
+    if !s.first().is_some_and(u8::is_ascii_whitespace) {
+        return None;
+    }
+    let rest = s.trim_ascii_start();
+    let name_len = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+    let name = rest.get(..name_len).unwrap_or_default();
+    let after = rest.get(name_len..).unwrap_or_default().trim_ascii_start();
+    (HANDLER_LEN.contains(&name.len()) && name.starts_with(b"on") && after.first() == Some(&b'='))
+        .then_some(("xss.unquoted_attribute_injection", 0.75))
+}
+
+/// An ECMAScript module import standing as a value: `import { a, b } from "./x.js"`,
+/// `import * as m from 'x'`.
+fn es_import(s: &[u8]) -> Option<Hit> {
+    let rest = s.trim_ascii_start().strip_prefix(b"import")?.trim_ascii_start();
+    if !matches!(rest.first(), Some(b'{' | b'*')) {
+        return None;
+    }
+    let p = find_seq(rest, 0, b"from")?;
+    let after = rest.get(p + 4..)?.trim_ascii_start();
+    matches!(after.first(), Some(b'"' | b'\'')).then_some(("xss.es_module_import", 0.75))
 }
 
 /// CSS `url(javascript:` / `url('vbscript:`.
@@ -135,8 +166,11 @@ fn xml_external(s: &[u8]) -> Option<Hit> {
 /// All of the above; the flags tell whether the input holds `<`, a quote and `=`, `(`, and
 /// `:` or other punctuation (`!`), so absent shapes are not searched.
 pub(crate) fn xss_extras(s: &[u8], lt: bool, quote: bool, paren: bool, colon: bool) -> Option<Hit> {
-    let mut found = None;
-    if lt {
+    let mut found = unquoted_attribute(s);
+    if found.is_none() && s.trim_ascii_start().starts_with(b"import") {
+        found = es_import(s);
+    }
+    if found.is_none() && lt {
         found = spaced_tag(s);
     }
     if found.is_none() && quote {

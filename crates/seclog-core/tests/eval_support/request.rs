@@ -51,14 +51,22 @@ pub(crate) fn url_decode(s: &str, form: bool) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Values of an `a=1&b=2` string, each decoded once; a bare token without `=` is its own value.
+/// Names and values of an `a=1&b=2` string, each decoded once; a bare token without `=` is its
+/// own value. Names are inputs too: an application that validates its parameters (an allow-list
+/// of names) hands an unexpected name to the logger, and attacks are carried in names
+/// (`?/etc/passwd=1`, `{"$where": ..}` keys).
 fn form_values(s: &str, out: &mut Vec<String>) {
     for pair in s.split('&') {
         if pair.is_empty() {
             continue;
         }
-        let v = pair.split_once('=').map_or(pair, |(_, v)| v);
-        out.push(url_decode(v, true));
+        match pair.split_once('=') {
+            Some((k, v)) => {
+                out.push(url_decode(k, true));
+                out.push(url_decode(v, true));
+            }
+            None => out.push(url_decode(pair, true)),
+        }
     }
 }
 
@@ -66,7 +74,10 @@ fn json_values(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::String(s) => out.push(s.clone()),
         Value::Array(a) => a.iter().for_each(|x| json_values(x, out)),
-        Value::Object(o) => o.values().for_each(|x| json_values(x, out)),
+        Value::Object(o) => o.iter().for_each(|(k, x)| {
+            out.push(k.clone());
+            json_values(x, out);
+        }),
         _ => {}
     }
 }
@@ -160,7 +171,8 @@ pub(crate) fn request_inputs(req: &Value, user_agent: Option<&str>) -> Vec<Strin
         out.push(value.clone());
         if name == "cookie" {
             for c in value.split(';') {
-                if let Some((_, v)) = c.split_once('=') {
+                if let Some((k, v)) = c.split_once('=') {
+                    out.push(url_decode(k.trim(), false));
                     out.push(url_decode(v.trim(), false));
                 }
             }
