@@ -141,18 +141,19 @@ impl SecurityLogger {
         let monitor = if config.enable_real_time_monitoring {
             let engine = RuleEngine::new(rules.clone())
                 .map_err(|e| LogError::Config(format!("rules: {e}")))?;
-            let lookup_store = store.clone();
-            let lookup = Box::new(move |value: &str| {
-                lookup_store
-                    .count_decisions_for(value)
-                    .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
-            });
+            // Offence counts for escalation come from the whole decision history, read once
+            // here so that a firing rule never waits on the database.
+            let mut offences: std::collections::HashMap<String, u32> =
+                std::collections::HashMap::new();
+            for d in store.list_decisions(None, 10_000_000)? {
+                *offences.entry(d.value).or_insert(0) += 1;
+            }
             Some(Mutex::new(Monitor::new(
                 engine,
                 &config.monitoring,
                 config.enable_alerting,
                 blocklist.clone(),
-                lookup,
+                offences,
             )))
         } else {
             None

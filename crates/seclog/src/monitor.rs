@@ -30,9 +30,6 @@ pub(crate) struct Outcome {
     pub(crate) suspicious: Option<SuspiciousIp>,
 }
 
-/// Previous bans of a value, for escalation; looked up in the store on first need.
-pub(crate) type OffenceLookup = Box<dyn Fn(&str) -> u32 + Send>;
-
 pub(crate) struct Monitor {
     engine: RuleEngine,
     risk: IpRiskTracker,
@@ -40,8 +37,9 @@ pub(crate) struct Monitor {
     escalation: EscalationPolicy,
     v6_prefix: u8,
     alerting: bool,
+    /// Bans made so far per value (IP, range, user), for escalation; loaded from the store's
+    /// decision history at start-up, so no I/O happens when a rule fires.
     offences: HashMap<String, u32>,
-    lookup: OffenceLookup,
     observed: u64,
     latest: OffsetDateTime,
 }
@@ -55,7 +53,7 @@ impl Monitor {
         cfg: &MonitoringConfig,
         alerting: bool,
         blocklist: Arc<BlockList>,
-        lookup: OffenceLookup,
+        offences: HashMap<String, u32>,
     ) -> Self {
         Monitor {
             engine,
@@ -64,8 +62,7 @@ impl Monitor {
             escalation: cfg.escalation,
             v6_prefix: cfg.ipv6_prefix,
             alerting,
-            offences: HashMap::new(),
-            lookup,
+            offences,
             observed: 0,
             latest: OffsetDateTime::UNIX_EPOCH,
         }
@@ -154,7 +151,7 @@ impl Monitor {
                     Some(u) => format!("{} {value} until {}", verb(scope), rfc3339(u)),
                     None => format!("{} {value} permanently", verb(scope)),
                 });
-                if let Err(e) = self.blocklist.insert(d.clone()) {
+                if let Err(e) = self.blocklist.insert_new(d.clone()) {
                     tracing::error!(error = %e, "decision refused by the block list");
                 } else {
                     blocked = ip.is_some();
@@ -169,8 +166,7 @@ impl Monitor {
     }
 
     fn decide(&mut self, f: &Firing, scope: Scope, value: &str) -> Decision {
-        let lookup = &self.lookup;
-        let count = self.offences.entry(value.to_string()).or_insert_with(|| lookup(value));
+        let count = self.offences.entry(value.to_string()).or_insert(0);
         *count += 1;
         let until = if f.action == Action::ImmediateBlock {
             // At once for the longest temporary duration (or permanently once the policy says so).

@@ -123,10 +123,42 @@ fn segments(spans: &[(u128, u128, Arc<Decision>)]) -> Vec<(u128, u128, Arc<Decis
     out
 }
 
+/// Two layers: a large `base`, rebuilt rarely, and a small `recent` layer that takes new
+/// decisions, so that adding a ban costs O(recent) instead of O(all bans); when `recent` is
+/// full both are merged into a new base (amortised O(all / RECENT_MAX) per ban).
+#[derive(Debug, Default)]
+struct Layers {
+    base: Arc<Snapshot>,
+    recent: Arc<Snapshot>,
+}
+
+/// Most decisions in the recent layer before it is merged into the base.
+const RECENT_MAX: usize = 256;
+
+impl Layers {
+    fn all(&self) -> impl Iterator<Item = &Arc<Decision>> {
+        self.base.decisions.iter().chain(self.recent.decisions.iter())
+    }
+}
+
+/// The active one of two candidate decisions that lasts longest.
+fn pick(
+    a: Option<&Arc<Decision>>,
+    b: Option<&Arc<Decision>>,
+    now: OffsetDateTime,
+) -> Option<Arc<Decision>> {
+    let a = a.filter(|d| d.is_active(now));
+    let b = b.filter(|d| d.is_active(now));
+    match (a, b) {
+        (Some(x), Some(y)) => Some(if longer(y, x) { y.clone() } else { x.clone() }),
+        (x, y) => x.or(y).cloned(),
+    }
+}
+
 /// Active blocks by IP, range and user, plus the allowlist. `Sync`; reads take no lock.
 #[derive(Debug, Default)]
 pub struct BlockList {
-    snap: ArcSwap<Snapshot>,
+    snap: ArcSwap<Layers>,
 }
 
 impl BlockList {
@@ -142,16 +174,48 @@ impl BlockList {
         list
     }
 
-    fn update(&self, mut f: impl FnMut(&Snapshot) -> (Vec<Arc<Decision>>, IpSet)) {
+    /// Rebuilds everything into one base layer from `f(all decisions, allowlist)`.
+    fn update(&self, mut f: impl FnMut(&[Arc<Decision>], &IpSet) -> (Vec<Arc<Decision>>, IpSet)) {
         self.snap.rcu(|cur| {
-            let (decisions, allow) = f(cur);
-            Arc::new(Snapshot::build(decisions, allow))
+            let all: Vec<Arc<Decision>> = cur.all().cloned().collect();
+            let (decisions, allow) = f(&all, &cur.base.allow);
+            let recent = Snapshot::build(Vec::new(), allow.clone());
+            Arc::new(Layers {
+                base: Arc::new(Snapshot::build(decisions, allow)),
+                recent: Arc::new(recent),
+            })
         });
     }
 
     /// Replaces the allowlist.
     pub fn set_allowlist(&self, allow: IpSet) {
-        self.update(|cur| (cur.decisions.clone(), allow.clone()));
+        self.update(|all, _| (all.to_vec(), allow.clone()));
+    }
+
+    /// Adds a decision whose id is new (as the rule engine's are): only the small recent layer
+    /// is rebuilt, so the block is visible within microseconds however many bans are held.
+    pub fn insert_new(&self, decision: Decision) -> Result<(), DecisionError> {
+        decision.validate()?;
+        let d = Arc::new(decision);
+        self.snap.rcu(|cur| {
+            if cur.recent.decisions.len() < RECENT_MAX {
+                let mut recent = cur.recent.decisions.clone();
+                recent.push(d.clone());
+                Arc::new(Layers {
+                    base: cur.base.clone(),
+                    recent: Arc::new(Snapshot::build(recent, cur.base.allow.clone())),
+                })
+            } else {
+                let mut all: Vec<Arc<Decision>> = cur.all().cloned().collect();
+                all.push(d.clone());
+                let allow = cur.base.allow.clone();
+                Arc::new(Layers {
+                    base: Arc::new(Snapshot::build(all, allow.clone())),
+                    recent: Arc::new(Snapshot::build(Vec::new(), allow)),
+                })
+            }
+        });
+        Ok(())
     }
 
     /// Applies decisions: each replaces any decision with its id; one with `deleted_at` set
@@ -160,15 +224,15 @@ impl BlockList {
         for d in decisions {
             d.validate()?;
         }
-        self.update(|cur| {
-            let mut list = cur.decisions.clone();
+        self.update(|all, allow| {
+            let mut list = all.to_vec();
             for d in decisions {
                 list.retain(|x| x.id != d.id);
                 if d.deleted_at.is_none() {
                     list.push(Arc::new(d.clone()));
                 }
             }
-            (list, cur.allow.clone())
+            (list, allow.clone())
         });
         Ok(())
     }
@@ -181,10 +245,10 @@ impl BlockList {
     /// Lifts the decision with this id; returns it if it was there.
     pub fn remove(&self, id: &str) -> Option<Decision> {
         let mut removed = None;
-        self.update(|cur| {
-            removed = cur.decisions.iter().find(|d| d.id == id).map(|d| Decision::clone(d));
-            let list = cur.decisions.iter().filter(|d| d.id != id).cloned().collect();
-            (list, cur.allow.clone())
+        self.update(|all, allow| {
+            removed = all.iter().find(|d| d.id == id).map(|d| Decision::clone(d));
+            let list = all.iter().filter(|d| d.id != id).cloned().collect();
+            (list, allow.clone())
         });
         removed
     }
@@ -192,10 +256,10 @@ impl BlockList {
     /// Drops decisions that ended at or before `now`; returns how many.
     pub fn prune(&self, now: OffsetDateTime) -> usize {
         let mut dropped = 0;
-        self.update(|cur| {
-            let list: Vec<_> = cur.decisions.iter().filter(|d| d.is_active(now)).cloned().collect();
-            dropped = cur.decisions.len() - list.len();
-            (list, cur.allow.clone())
+        self.update(|all, allow| {
+            let list: Vec<_> = all.iter().filter(|d| d.is_active(now)).cloned().collect();
+            dropped = all.len() - list.len();
+            (list, allow.clone())
         });
         dropped
     }
@@ -203,44 +267,45 @@ impl BlockList {
     /// The decisions in force at `now`.
     pub fn active(&self, now: OffsetDateTime) -> Vec<Decision> {
         let snap = self.snap.load();
-        snap.decisions.iter().filter(|d| d.is_active(now)).map(|d| Decision::clone(d)).collect()
+        snap.all().filter(|d| d.is_active(now)).map(|d| Decision::clone(d)).collect()
     }
 
     /// Whether `ip` is blocked at `now`: never when allowlisted; an IPv4-mapped IPv6 address is
     /// checked as its IPv4 address; exact-address decisions first, then ranges.
     pub fn check_ip(&self, ip: IpAddr, now: OffsetDateTime) -> Option<BlockInfo> {
-        let snap = self.snap.load();
+        let layers = self.snap.load();
         let ip = ip.to_canonical();
-        if snap.allow.contains(ip) {
+        if layers.base.allow.contains(ip) {
             return None;
         }
-        if let Some(d) = snap.ips.get(&ip) {
-            if d.is_active(now) {
-                return Some(BlockInfo { decision: d.clone() });
+        let lookup = |snap: &Snapshot| -> Option<Arc<Decision>> {
+            let exact = snap.ips.get(&ip).filter(|d| d.is_active(now)).cloned();
+            if exact.is_some() || snap.ranges.is_empty() {
+                return exact;
             }
-        }
-        if snap.ranges.is_empty() {
-            return None;
-        }
-        let d = snap.range_lookup(ip_to_u128(ip))?;
-        d.is_active(now).then(|| BlockInfo { decision: d.clone() })
+            snap.range_lookup(ip_to_u128(ip)).filter(|d| d.is_active(now)).cloned()
+        };
+        let recent = if layers.recent.decisions.is_empty() { None } else { lookup(&layers.recent) };
+        let base = lookup(&layers.base);
+        pick(recent.as_ref(), base.as_ref(), now).map(|decision| BlockInfo { decision })
     }
 
     /// Whether `user` is blocked at `now`.
     pub fn check_user(&self, user: &str, now: OffsetDateTime) -> Option<BlockInfo> {
-        let snap = self.snap.load();
-        let d = snap.users.get(user)?;
-        d.is_active(now).then(|| BlockInfo { decision: d.clone() })
+        let layers = self.snap.load();
+        pick(layers.recent.users.get(user), layers.base.users.get(user), now)
+            .map(|decision| BlockInfo { decision })
     }
 
     /// Whether `ip` is allowlisted.
     pub fn is_allowlisted(&self, ip: IpAddr) -> bool {
-        self.snap.load().allow.contains(ip)
+        self.snap.load().base.allow.contains(ip)
     }
 
     /// The number of decisions held (active or expired, not yet pruned).
     pub fn len(&self) -> usize {
-        self.snap.load().decisions.len()
+        let layers = self.snap.load();
+        layers.base.decisions.len() + layers.recent.decisions.len()
     }
 
     /// No decision held.
@@ -361,5 +426,27 @@ mod tests {
         });
         assert_eq!(bl.len(), 50);
         assert!(bl.check_ip(ip("198.51.100.49"), T0).is_some());
+    }
+
+    #[test]
+    fn many_new_decisions_stay_visible_across_layer_merges() {
+        let list = BlockList::new();
+        for i in 0..(3 * RECENT_MAX + 7) {
+            let ip = format!("10.{}.{}.1", i / 256, i % 256);
+            list.insert_new(dec(&format!("d{i}"), Scope::Ip, &ip, Some(600))).unwrap();
+        }
+        assert_eq!(list.len(), 3 * RECENT_MAX + 7);
+        for i in 0..(3 * RECENT_MAX + 7) {
+            let ip: IpAddr = format!("10.{}.{}.1", i / 256, i % 256).parse().unwrap();
+            assert!(list.check_ip(ip, T0).is_some(), "{ip}");
+        }
+        // A longer ban in the recent layer wins over a shorter one in the base.
+        list.insert_new(dec("long", Scope::Ip, "10.0.0.1", Some(6000))).unwrap();
+        let hit = list.check_ip("10.0.0.1".parse().unwrap(), T0 + Duration::seconds(1000));
+        assert_eq!(hit.unwrap().decision.id, "long");
+        assert!(list.remove("d5").is_some());
+        assert!(list.check_ip("10.0.5.1".parse().unwrap(), T0).is_none());
+        assert_eq!(list.prune(T0 + Duration::seconds(601)), 3 * RECENT_MAX + 6);
+        assert_eq!(list.len(), 1);
     }
 }
