@@ -1,12 +1,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 //! End-to-end tests of the embedded logger over a real SQLite file.
 
+mod common;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use seclog::core::monitor::Decision;
 use seclog::*;
-use seclog_store::ApiKeyRecord;
 use serde_json::{json, Map, Value};
 
 fn details(v: Value) -> Option<Map<String, Value>> {
@@ -265,134 +265,7 @@ fn close_loses_nothing_that_was_accepted() {
     assert_eq!(seen, ids);
 }
 
-/// A store whose inserts block until released: lets a test fill the queue deterministically.
-struct GatedStore {
-    inner: seclog_store::sqlite::SqliteStore,
-    open: std::sync::Mutex<bool>,
-    opened: std::sync::Condvar,
-}
-
-impl GatedStore {
-    fn release(&self) {
-        *self.open.lock().unwrap() = true;
-        self.opened.notify_all();
-    }
-}
-
-impl seclog_store::Store for GatedStore {
-    fn insert_events(&self, events: &[SecurityEvent]) -> seclog_store::Result<()> {
-        let mut open = self.open.lock().unwrap();
-        while !*open {
-            open = self.opened.wait(open).unwrap();
-        }
-        drop(open);
-        self.inner.insert_events(events)
-    }
-    fn get_event(&self, id: &str) -> seclog_store::Result<Option<SecurityEvent>> {
-        self.inner.get_event(id)
-    }
-    fn query_events(
-        &self,
-        f: &EventFilter,
-        c: Option<&seclog::core::Cursor>,
-        l: usize,
-    ) -> seclog_store::Result<EventPage> {
-        self.inner.query_events(f, c, l)
-    }
-    fn count_events(&self, f: &EventFilter) -> seclog_store::Result<u64> {
-        self.inner.count_events(f)
-    }
-    fn statistics(&self, now: time::OffsetDateTime) -> seclog_store::Result<Statistics> {
-        self.inner.statistics(now)
-    }
-    fn purge_events(
-        &self,
-        a: Option<time::OffsetDateTime>,
-        b: Option<u64>,
-    ) -> seclog_store::Result<u64> {
-        self.inner.purge_events(a, b)
-    }
-    fn insert_alert(&self, a: &SecurityAlert) -> seclog_store::Result<()> {
-        self.inner.insert_alert(a)
-    }
-    fn update_alert(&self, a: &SecurityAlert) -> seclog_store::Result<()> {
-        self.inner.update_alert(a)
-    }
-    fn get_alert(&self, id: &str) -> seclog_store::Result<Option<SecurityAlert>> {
-        self.inner.get_alert(id)
-    }
-    fn list_alerts(
-        &self,
-        s: Option<AlertStatus>,
-        l: usize,
-    ) -> seclog_store::Result<Vec<SecurityAlert>> {
-        self.inner.list_alerts(s, l)
-    }
-    fn upsert_suspicious_ips(&self, r: &[seclog::core::SuspiciousIp]) -> seclog_store::Result<()> {
-        self.inner.upsert_suspicious_ips(r)
-    }
-    fn list_suspicious_ips(
-        &self,
-        b: bool,
-        l: usize,
-    ) -> seclog_store::Result<Vec<seclog::core::SuspiciousIp>> {
-        self.inner.list_suspicious_ips(b, l)
-    }
-    fn insert_decision(&self, d: &Decision) -> seclog_store::Result<()> {
-        self.inner.insert_decision(d)
-    }
-    fn delete_decision(
-        &self,
-        id: &str,
-        at: time::OffsetDateTime,
-    ) -> seclog_store::Result<Option<Decision>> {
-        self.inner.delete_decision(id, at)
-    }
-    fn list_decisions(
-        &self,
-        now: Option<time::OffsetDateTime>,
-        l: usize,
-    ) -> seclog_store::Result<Vec<Decision>> {
-        self.inner.list_decisions(now, l)
-    }
-    fn decisions_changed_since(
-        &self,
-        after: time::OffsetDateTime,
-    ) -> seclog_store::Result<Vec<Decision>> {
-        self.inner.decisions_changed_since(after)
-    }
-    fn count_decisions_for(&self, value: &str) -> seclog_store::Result<u64> {
-        self.inner.count_decisions_for(value)
-    }
-    fn append_event_action(&self, a: &seclog::core::EventAction) -> seclog_store::Result<()> {
-        self.inner.append_event_action(a)
-    }
-    fn event_actions(&self, id: &str) -> seclog_store::Result<Vec<seclog::core::EventAction>> {
-        self.inner.event_actions(id)
-    }
-    fn insert_api_key(&self, k: &ApiKeyRecord) -> seclog_store::Result<()> {
-        self.inner.insert_api_key(k)
-    }
-    fn find_api_key_by_hash(&self, h: &str) -> seclog_store::Result<Option<ApiKeyRecord>> {
-        self.inner.find_api_key_by_hash(h)
-    }
-    fn list_api_keys(&self) -> seclog_store::Result<Vec<ApiKeyRecord>> {
-        self.inner.list_api_keys()
-    }
-    fn revoke_api_key(
-        &self,
-        id: &str,
-        at: time::OffsetDateTime,
-    ) -> seclog_store::Result<Option<ApiKeyRecord>> {
-        self.inner.revoke_api_key(id, at)
-    }
-    fn touch_api_key(&self, id: &str, at: time::OffsetDateTime) -> seclog_store::Result<()> {
-        self.inner.touch_api_key(id, at)
-    }
-    fn count_active_api_keys(&self) -> seclog_store::Result<u64> {
-        self.inner.count_active_api_keys()
-    }
-}
+use common::gated::GatedStore;
 
 fn gated(policy: QueueFullPolicy) -> (SecurityLogger, Arc<GatedStore>) {
     let store = Arc::new(GatedStore {
