@@ -16,7 +16,7 @@ fi
 
 cd "$here"
 set +e
-"$venv/bin/python" -m pytest -q tests "$@"
+"$venv/bin/pytest" -q tests "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then
