@@ -209,6 +209,16 @@ impl SecurityLogger {
 
     /// Validates and redacts without storing: what would be stored for `input`.
     pub fn prepare(&self, input: EventInput) -> Result<SecurityEvent> {
+        let mut event = self.validate_and_redact(input)?;
+        let score = seclog_core::risk::risk_score(event.severity, event.event_type, false);
+        event.risk_score = Some(score);
+        event.threat_level = Some(seclog_core::risk::threat_level(score).to_string());
+        Ok(event)
+    }
+
+    /// Validation, redaction and the default source; the score is left to the caller (the
+    /// monitor scores with the IP's reputation, [`SecurityLogger::prepare`] without).
+    fn validate_and_redact(&self, input: EventInput) -> Result<SecurityEvent> {
         let now = self.inner.clock.now();
         let mut new_id = || Uuid::now_v7().to_string();
         let mut event = validate(input, now, &mut new_id, &self.inner.config.limits)?;
@@ -216,9 +226,6 @@ impl SecurityLogger {
         if event.source.is_none() {
             event.source.clone_from(&self.inner.config.source);
         }
-        let score = seclog_core::risk::risk_score(event.severity, event.event_type, false);
-        event.risk_score = Some(score);
-        event.threat_level = Some(seclog_core::risk::threat_level(score).to_string());
         Ok(event)
     }
 
@@ -248,7 +255,12 @@ impl SecurityLogger {
     }
 
     fn submit_with(&self, input: EventInput, how: Handoff) -> Result<LogReceipt> {
-        let mut event = self.prepare(input)?;
+        // With monitoring on, the monitor scores the event (it knows the IP's reputation).
+        let mut event = if self.inner.monitor.is_some() {
+            self.validate_and_redact(input)?
+        } else {
+            self.prepare(input)?
+        };
         let id = event.event_id.clone();
         let outcome = self.inner.monitor.as_ref().map(|m| m.lock().observe(&mut event));
         self.enqueue(event, how)?;
