@@ -116,6 +116,24 @@ fn import_reports_bad_lines_with_their_number() {
 }
 
 #[test]
+fn import_counts_events_the_store_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dup.jsonl");
+    let line = r#"{"event_id":"dup-1","event_type":"auth_failure","ip_address":"1.2.3.4"}"#;
+    let other = r#"{"event_id":"uniq-2","event_type":"auth_failure","ip_address":"1.2.3.4"}"#;
+    std::fs::write(&file, format!("{line}\n{other}\n{line}\n")).unwrap();
+    let db = dir.path().join("d.db");
+    let out = seclog(&db).args(["import"]).arg(&file).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("1 accepted events were refused by the store"), "{stderr}");
+    assert!(stderr.contains("imported 2 events, rejected 1 lines"), "{stderr}");
+    let out = seclog(&db).args(["stats", "--format", "json"]).output().unwrap();
+    let stats: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stats["total_events"], 2);
+}
+
+#[test]
 fn query_rejects_bad_filters_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("q.db");

@@ -32,8 +32,12 @@ pub(crate) struct NewDecision {
 /// The operations the CLI needs, local or remote.
 pub(crate) trait Backend {
     /// Logs events given as JSON text, one per item; returns per item `None` when accepted or
-    /// the reason it was rejected. Accepted events are committed before returning.
+    /// the reason it was rejected. Accepted events are committed by [`Backend::finish_ingest`]
+    /// at the latest (remote: before returning).
     fn ingest(&self, items: &[&str]) -> anyhow::Result<Vec<Option<String>>>;
+    /// Waits until every event accepted by [`Backend::ingest`] is committed; returns how many
+    /// of them the store refused after accepting them (for example a duplicate `event_id`).
+    fn finish_ingest(&self) -> anyhow::Result<u64>;
     /// One page of events matching `params`, newest first.
     fn query(
         &self,
@@ -97,8 +101,15 @@ impl Backend for Local {
                 },
             })
             .collect();
-        self.0.flush()?;
         Ok(out)
+    }
+
+    fn finish_ingest(&self) -> anyhow::Result<u64> {
+        // Not flushing per chunk keeps the writer's batches full (one transaction per
+        // `batch_size` events) and lets parsing run while the writer commits.
+        self.0.flush()?;
+        let failed = self.0.writer_stats().failed.load(std::sync::atomic::Ordering::Relaxed);
+        Ok(failed)
     }
 
     fn query(

@@ -48,6 +48,12 @@ pub(crate) fn run(backend: &dyn Backend, file: &Path, quiet: bool) -> anyhow::Re
         }
     }
     send(backend, &mut chunk, &mut counts, &bar)?;
+    let refused = backend.finish_ingest().context("committing the imported events")?;
+    counts.imported = counts.imported.saturating_sub(refused);
+    counts.rejected += refused;
+    if refused > 0 {
+        eprintln!("{refused} accepted events were refused by the store (duplicate event_id?)");
+    }
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let Counts { imported, rejected } = counts;
@@ -67,7 +73,7 @@ struct Counts {
     rejected: u64,
 }
 
-/// Sends the chunk (committed on return) and reports its rejected lines.
+/// Sends the chunk and reports its rejected lines.
 fn send(
     backend: &dyn Backend,
     chunk: &mut Vec<(u64, String)>,
