@@ -10,6 +10,11 @@ mod cmd;
 mod output;
 mod server;
 
+/// mimalloc: events are allocated by the threads that log them and freed by the writer
+/// thread; glibc's allocator serialises those cross-thread frees on an arena lock.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     tracing_subscriber::fmt()

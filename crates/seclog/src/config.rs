@@ -72,7 +72,8 @@ pub struct Config {
     pub queue_capacity: usize,
     /// What happens when the queue is full.
     pub queue_full_policy: QueueFullPolicy,
-    /// Most events committed in one transaction.
+    /// Most events committed in one transaction (default: the queue capacity, so a backlog is
+    /// committed at once; fewer, larger transactions rewrite fewer index pages).
     pub batch_size: usize,
     /// `log_event` returns only after the event is committed.
     pub durable: bool,
@@ -111,7 +112,7 @@ impl Default for Config {
             enable_alerting: true,
             queue_capacity: 65_536,
             queue_full_policy: QueueFullPolicy::Wait,
-            batch_size: 16_384,
+            batch_size: 65_536,
             durable: false,
             durable_timeout_ms: 10_000,
             log_file_max_bytes: 100 * 1024 * 1024,
