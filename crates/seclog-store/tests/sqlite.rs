@@ -65,6 +65,14 @@ fn data_survives_reopen_and_migrations_are_idempotent() {
     assert_eq!(applied, SqliteStore::latest_schema_version());
 }
 
+/// `ip_bin` as versions 1 and 2 wrote it: 16 bytes, IPv4 mapped into IPv6.
+fn version_1_ip_bin(ip: std::net::IpAddr) -> Vec<u8> {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_ipv6_mapped().octets().to_vec(),
+        std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
+    }
+}
+
 /// Builds a database as a version-1 seclog left it (only the first migration applied) and
 /// fills it with `events` through the v1 columns.
 fn write_version_1_database(path: &std::path::Path, events: &[SecurityEvent]) {
@@ -83,9 +91,10 @@ fn write_version_1_database(path: &std::path::Path, events: &[SecurityEvent]) {
         let mut stmt = tx
             .prepare(
                 "INSERT INTO security_events (event_id, event_type, severity, timestamp, \
-                 status, parent_event_id, ts, severity_rank, details, indicators, \
-                 investigation_notes, remediation_actions, compliance_tags, audit_trail) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '{}', '[]', '[]', '[]', '[]', '[]')",
+                 status, parent_event_id, ts, severity_rank, ip_address, ip_bin, details, \
+                 indicators, investigation_notes, remediation_actions, compliance_tags, \
+                 audit_trail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '{}', '[]', \
+                 '[]', '[]', '[]', '[]')",
             )
             .unwrap();
         for e in events {
@@ -98,6 +107,8 @@ fn write_version_1_database(path: &std::path::Path, events: &[SecurityEvent]) {
                 e.parent_event_id,
                 i64::try_from(e.timestamp.unix_timestamp_nanos()).unwrap(),
                 e.severity.rank(),
+                e.ip_address.map(|ip| ip.to_string()),
+                e.ip_address.map(version_1_ip_bin),
             ])
             .unwrap();
         }
@@ -139,6 +150,22 @@ fn version_1_database_upgrades_and_keeps_its_events() {
         events.iter().filter(|e| e.parent_event_id.as_deref() == Some(data::PARENTS[0])).count();
     assert!(want > 0);
     assert_eq!(store.count_events(&parent).unwrap(), want as u64);
+    // Version 3 re-keys IPv4 addresses: exact and CIDR lookups still find every event.
+    let mut checked = 0;
+    for ip in events.iter().filter_map(|e| e.ip_address).take(20) {
+        let by_ip = EventFilter { ip_address: Some(ip), ..Default::default() };
+        let want = events.iter().filter(|e| e.ip_address == Some(ip)).count() as u64;
+        assert_eq!(store.count_events(&by_ip).unwrap(), want, "{ip}");
+        let net: ipnet::IpNet = match ip {
+            std::net::IpAddr::V4(v4) => ipnet::Ipv4Net::new(v4, 16).unwrap().trunc().into(),
+            std::net::IpAddr::V6(v6) => ipnet::Ipv6Net::new(v6, 64).unwrap().trunc().into(),
+        };
+        let by_net = EventFilter { cidr: Some(net), ..Default::default() };
+        let want = events.iter().filter(|e| e.ip_address.is_some_and(|a| net.contains(&a))).count();
+        assert_eq!(store.count_events(&by_net).unwrap(), want as u64, "{net}");
+        checked += 1;
+    }
+    assert!(checked > 0, "the dataset has addresses");
     let d = conformance::monitor::decision("d1", "10.0.0.1", 1, None);
     store.insert_decision(&d).unwrap();
     assert_eq!(store.list_decisions(None, 10).unwrap(), [d]);

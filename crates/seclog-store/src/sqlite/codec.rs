@@ -41,24 +41,47 @@ pub(crate) fn from_rfc3339(s: &str, field: &str) -> Result<OffsetDateTime> {
         .map_err(|_| StoreError::Corrupt(format!("stored {field} is not RFC 3339")))
 }
 
-/// The 16-byte form of an address: IPv6 as is, IPv4 mapped (`::ffff:a.b.c.d`). Byte order
-/// equals address order, so a network is a contiguous BLOB range.
-pub(crate) fn ip_bin(ip: IpAddr) -> [u8; 16] {
-    match ip {
-        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
-        IpAddr::V6(v6) => v6.octets(),
+/// The `ip_bin` key of an address: an IPv4 address as its 4 bytes, IPv6 as 16. Keys of one
+/// family sort like the addresses; the families are told apart by length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct IpBin {
+    len: u8,
+    buf: [u8; 16],
+}
+
+impl IpBin {
+    /// The key's bytes.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..usize::from(self.len)]
     }
 }
 
-/// The address of a 16-byte form (mapped IPv4 comes back as IPv4).
+/// The `ip_bin` key of `ip` (IPv4-mapped IPv6 addresses are keyed as IPv4).
+pub(crate) fn ip_bin(ip: IpAddr) -> IpBin {
+    let mut buf = [0u8; 16];
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => {
+            buf[..4].copy_from_slice(&v4.octets());
+            IpBin { len: 4, buf }
+        }
+        IpAddr::V6(v6) => IpBin { len: 16, buf: v6.octets() },
+    }
+}
+
+/// The address of a stored key: 4 bytes (IPv4) or 16 (IPv6; a mapped IPv4 comes back as IPv4).
 pub(crate) fn ip_from_bin(b: &[u8]) -> Result<IpAddr> {
-    let octets: [u8; 16] =
-        b.try_into().map_err(|_| StoreError::Corrupt("stored address is not 16 bytes".into()))?;
+    if let Ok(v4) = <[u8; 4]>::try_from(b) {
+        return Ok(IpAddr::from(v4));
+    }
+    let octets: [u8; 16] = b
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("stored address is neither 4 nor 16 bytes".into()))?;
     Ok(Ipv6Addr::from(octets).to_canonical())
 }
 
-/// First and last 16-byte forms of `net`.
-pub(crate) fn cidr_range(net: &IpNet) -> ([u8; 16], [u8; 16]) {
+/// First and last keys of `net` (both of its family: compare with `length(ip_bin)` too, as
+/// keys of the other family can sort between them).
+pub(crate) fn cidr_range(net: &IpNet) -> (IpBin, IpBin) {
     (ip_bin(net.network()), ip_bin(net.broadcast()))
 }
 
@@ -108,12 +131,18 @@ mod tests {
     fn ip_bin_orders_and_round_trips() {
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.1.0".parse().unwrap();
-        assert!(ip_bin(a) < ip_bin(b));
-        assert_eq!(ip_from_bin(&ip_bin(a)).unwrap(), a);
+        assert!(ip_bin(a).as_bytes() < ip_bin(b).as_bytes());
+        assert_eq!(ip_bin(a).as_bytes(), &[10, 0, 0, 1]);
+        assert_eq!(ip_from_bin(ip_bin(a).as_bytes()).unwrap(), a);
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        assert_eq!(ip_bin(mapped), ip_bin(a), "mapped IPv4 is keyed as IPv4");
         let v6: IpAddr = "2001:db8::1".parse().unwrap();
-        assert_eq!(ip_from_bin(&ip_bin(v6)).unwrap(), v6);
+        assert_eq!(ip_bin(v6).as_bytes().len(), 16);
+        assert_eq!(ip_from_bin(ip_bin(v6).as_bytes()).unwrap(), v6);
         let (lo, hi) = cidr_range(&"10.0.0.0/24".parse().unwrap());
-        assert!(lo <= ip_bin(a) && ip_bin(a) <= hi && ip_bin(b) > hi);
+        let key = ip_bin(a);
+        assert!(lo.as_bytes() <= key.as_bytes() && key.as_bytes() <= hi.as_bytes());
+        assert!(ip_bin(b).as_bytes() > hi.as_bytes());
         assert!(ip_from_bin(&[1, 2]).is_err());
     }
 

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::codec::{
     cidr_range, from_json, from_nanos, ip_bin, parse_ip, parse_name, to_json, to_nanos,
-    to_nanos_clamped, to_rfc3339,
+    to_nanos_clamped, to_rfc3339, IpBin,
 };
 use super::error::{db_err, is_unique_violation};
 use crate::{Result, StoreError, MAX_PAGE_LIMIT};
@@ -89,7 +89,7 @@ pub(crate) fn insert_events(conn: &mut Connection, events: &[SecurityEvent]) -> 
                 ev.correlation_id,
                 ev.parent_event_id,
                 ts,
-                ip_blob.as_ref().map(|b| &b[..]),
+                ip_blob.as_ref().map(IpBin::as_bytes),
                 ev.severity.rank(),
             ]);
             match res {
@@ -199,13 +199,15 @@ fn build_where(filter: &EventFilter) -> Where {
     }
     if let Some(ip) = filter.ip_address {
         w.clauses.push("ip_bin = ?".into());
-        w.params.push(Value::Blob(ip_bin(ip).to_vec()));
+        w.params.push(Value::Blob(ip_bin(ip).as_bytes().to_vec()));
     }
     if let Some(net) = &filter.cidr {
         let (lo, hi) = cidr_range(net);
-        w.clauses.push("ip_bin BETWEEN ? AND ?".into());
-        w.params.push(Value::Blob(lo.to_vec()));
-        w.params.push(Value::Blob(hi.to_vec()));
+        // Keys of the other family can sort between the bounds: the length tells them apart.
+        w.clauses.push("ip_bin BETWEEN ? AND ? AND length(ip_bin) = ?".into());
+        w.params.push(Value::Blob(lo.as_bytes().to_vec()));
+        w.params.push(Value::Blob(hi.as_bytes().to_vec()));
+        w.params.push(Value::Integer(lo.as_bytes().len() as i64));
     }
     for (col, v) in [
         ("user_id", &filter.user_id),

@@ -14,7 +14,7 @@ use crate::{Result, StoreError};
 /// The three tables keep the specification's column names exactly (`security_events` has its 27
 /// columns including `created_at`); the extra columns serve queries:
 /// - `ts`: event time as unix nanoseconds (sortable; `timestamp` keeps the RFC 3339 text),
-/// - `ip_bin`: the address as 16 bytes (IPv4 mapped into IPv6) for exact and CIDR lookups,
+/// - `ip_bin`: the address as bytes (IPv4: 4, IPv6: 16; version 3) for exact and CIDR lookups,
 /// - `severity_rank`: 0 (info) .. 4 (critical) for minimum-severity filters,
 /// - alerts: `ts`, `rule`, `alert_key`, `resolution`, `history` (JSON),
 /// - suspicious IPs: `last_seen_ts` for ordering.
@@ -23,11 +23,13 @@ use crate::{Result, StoreError};
 /// `correlation_id`, `parent_event_id` and `ip_bin` indexes are partial (NULLs are not
 /// indexed).
 ///
-/// Version 2 adds `decisions`, `event_actions`, `api_keys` and the `parent_event_id` index.
+/// Version 2 adds `decisions`, `event_actions`, `api_keys` and the `parent_event_id` index;
+/// version 3 keys IPv4 addresses in `ip_bin` by their 4 bytes.
 /// Existing migrations are never edited: a schema change is a new file appended here.
 pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_decisions_actions_api_keys.sql"),
+    include_str!("migrations/0003_compact_ipv4_keys.sql"),
 ];
 
 /// The schema version this build writes.
