@@ -148,6 +148,29 @@ fn expire_idle_drops_only_states_that_cannot_matter() {
 }
 
 #[test]
+fn expire_idle_some_does_bounded_work_and_goes_on_where_it_stopped() {
+    let mut eng = RuleEngine::new(default_rules()).unwrap();
+    for i in 0..100u32 {
+        let ip = IpAddr::from((0xc000_0200u32 + i).to_be_bytes()).to_string();
+        let e = ev(&format!("e{i}"), EventType::AuthFailure, 0, Some(&ip), Some("u"));
+        eng.observe(&e);
+    }
+    assert_eq!(eng.key_count(), 101);
+    // Every high_failure_rate state is idle at 400 s; at most 30 keys are looked at per call.
+    assert_eq!(eng.expire_idle_some(at(400), 30), 30);
+    assert_eq!(eng.key_count(), 71);
+    assert_eq!(eng.expire_idle_some(at(400), 30), 30);
+    assert_eq!(eng.expire_idle_some(at(400), 30), 30);
+    assert_eq!(eng.expire_idle_some(at(400), 30), 10, "then the user's state, still live");
+    assert_eq!(eng.key_count(), 1);
+    let mut forgotten = 0;
+    for _ in 0..5 {
+        forgotten += eng.expire_idle_some(at(10_000), 30);
+    }
+    assert_eq!((forgotten, eng.key_count()), (1, 0), "the sweep wrapped around");
+}
+
+#[test]
 fn slightly_out_of_order_events_are_placed_by_time() {
     let rule = Rule::threshold("r", 3, 10, vec![EventType::AuthFailure], Action::Alert);
     let mut eng = RuleEngine::new(vec![rule]).unwrap();
@@ -359,5 +382,33 @@ proptest! {
             prop_assert_eq!(a.observe(&x), b.observe(&x));
         }
         prop_assert!(b.key_count() <= a.key_count());
+    }
+
+    /// Expiring a slice at a time never changes what fires, and once the slices have swept
+    /// every key the engine tracks exactly what one full `expire_idle` leaves.
+    #[test]
+    fn sliced_expiry_never_changes_firings(
+        stream in arb_stream(), n in 1u32..8, w in 1u64..600, budget in 1usize..16,
+    ) {
+        let rule = Rule::threshold("r", n, w, vec![EventType::AuthFailure], Action::Alert);
+        let user = Rule { group_by: GroupBy::UserId, ..Rule::threshold("u", n, w, vec![EventType::AuthFailure], Action::Alert) };
+        let mut a = RuleEngine::new(vec![rule.clone(), user.clone()]).unwrap();
+        let mut b = RuleEngine::new(vec![rule, user]).unwrap();
+        let mut last = None;
+        for (i, e) in stream.iter().enumerate() {
+            let x = to_event(i, e, EventType::AuthSuccess);
+            b.expire_idle_some(x.timestamp, budget);
+            prop_assert_eq!(a.observe(&x), b.observe(&x));
+            last = Some(x.timestamp);
+        }
+        if let Some(t) = last {
+            let later = t + time::Duration::seconds(3 * w as i64);
+            let sweeps = (b.key_count() / budget + 4) * 2;
+            for _ in 0..sweeps {
+                b.expire_idle_some(later, budget);
+            }
+            a.expire_idle(later);
+            prop_assert_eq!(b.key_count(), a.key_count());
+        }
     }
 }

@@ -115,6 +115,9 @@ impl SecurityLogger {
             ),
             None => None,
         };
+        let allow = IpSet::parse(config.monitoring.allowlist.iter().map(String::as_str))
+            .map_err(|e| LogError::Config(format!("monitoring.allowlist: {e}")))?;
+        let blocklist = Arc::new(BlockList::with_allowlist(allow));
         let (tx, rx) = bounded(config.queue_capacity);
         let stats = Arc::new(WriterStats::default());
         let writer = Writer {
@@ -123,6 +126,7 @@ impl SecurityLogger {
             batch_size: config.batch_size,
             file,
             stats: stats.clone(),
+            blocklist: blocklist.clone(),
         };
         let handle = std::thread::Builder::new()
             .name("seclog-writer".into())
@@ -130,9 +134,6 @@ impl SecurityLogger {
             .map_err(|e| LogError::Io(format!("cannot start the writer thread: {e}")))?;
         let retention = start_retention(&config, store.clone(), clock.clone())?;
         let rules = config.effective_rules()?;
-        let allow = IpSet::parse(config.monitoring.allowlist.iter().map(String::as_str))
-            .map_err(|e| LogError::Config(format!("monitoring.allowlist: {e}")))?;
-        let blocklist = Arc::new(BlockList::with_allowlist(allow));
         // Decisions survive a restart: load those still in force.
         let active = store.list_decisions(Some(clock.now()), 1_000_000)?;
         if let Err(e) = blocklist.apply(&active) {

@@ -44,8 +44,12 @@ pub(crate) struct Monitor {
     latest: OffsetDateTime,
 }
 
-/// How many events between two passes that forget idle keys.
-const EXPIRE_EVERY: u64 = 1 << 16;
+/// How many events between two slices of the sweep that forgets idle keys.
+const EXPIRE_EVERY: u64 = 1 << 10;
+
+/// Keys looked at per slice (per tracker): a few tens of microseconds of work, and 4 keys per
+/// event on average, more than the at most one key per rule an event can add.
+const EXPIRE_BUDGET: usize = 4096;
 
 impl Monitor {
     pub(crate) fn new(
@@ -120,9 +124,11 @@ impl Monitor {
             self.latest = at;
         }
         if self.observed % EXPIRE_EVERY == 0 {
-            self.engine.expire_idle(self.latest);
-            self.risk.expire_idle(self.latest);
-            self.blocklist.prune(self.latest);
+            // A bounded slice per call (a full sweep would stall this event behind millions
+            // of keys); the block list prunes in the writer thread's compaction.
+            self.engine.expire_idle_some(self.latest, EXPIRE_BUDGET);
+            self.risk.expire_idle_some(self.latest, EXPIRE_BUDGET);
+            self.blocklist.request_prune(self.latest);
         }
         out
     }

@@ -50,6 +50,8 @@ pub(crate) struct Writer {
     pub(crate) batch_size: usize,
     pub(crate) file: Option<RotatingLog>,
     pub(crate) stats: Arc<WriterStats>,
+    /// Its frozen layers are merged here, off the path that makes blocks visible.
+    pub(crate) blocklist: Arc<seclog_core::monitor::BlockList>,
 }
 
 type Ack = Sender<Result<(), String>>;
@@ -86,6 +88,9 @@ impl Writer {
             }
             self.commit(&mut events, &mut acks);
             self.side_tables(&mut alerts, &mut ips, &mut decisions);
+            if self.blocklist.needs_compaction() {
+                self.blocklist.compact();
+            }
             for f in flushes.drain(..) {
                 let _ = f.send(());
             }

@@ -123,21 +123,51 @@ fn segments(spans: &[(u128, u128, Arc<Decision>)]) -> Vec<(u128, u128, Arc<Decis
     out
 }
 
-/// Two layers: a large `base`, rebuilt rarely, and a small `recent` layer that takes new
-/// decisions, so that adding a ban costs O(recent) instead of O(all bans); when `recent` is
-/// full both are merged into a new base (amortised O(all / RECENT_MAX) per ban).
+/// Layers: a large `base`, rebuilt rarely; `frozen` layers of at most `RECENT_MAX` decisions
+/// each, waiting to be merged into the base; and a small `recent` layer that takes new
+/// decisions. Adding a ban costs O(RECENT_MAX) whatever the number of bans held: when `recent`
+/// is full it is frozen as it is and a new one started. [`BlockList::compact`] (run off the
+/// decision path, by the logger's writer thread) merges the frozen layers into the base; only
+/// when `MAX_FROZEN` layers wait does `insert_new` merge by itself.
 #[derive(Debug, Default)]
 struct Layers {
     base: Arc<Snapshot>,
+    frozen: Vec<Arc<Snapshot>>,
     recent: Arc<Snapshot>,
 }
 
-/// Most decisions in the recent layer before it is merged into the base.
+/// Most decisions in the recent layer before it is frozen.
 const RECENT_MAX: usize = 256;
+
+/// Most frozen layers waiting for [`BlockList::compact`].
+const MAX_FROZEN: usize = 16;
 
 impl Layers {
     fn all(&self) -> impl Iterator<Item = &Arc<Decision>> {
-        self.base.decisions.iter().chain(self.recent.decisions.iter())
+        self.base
+            .decisions
+            .iter()
+            .chain(self.frozen.iter().flat_map(|s| s.decisions.iter()))
+            .chain(self.recent.decisions.iter())
+    }
+
+    /// The layers that hold decisions, newest first.
+    fn layers(&self) -> impl Iterator<Item = &Snapshot> {
+        std::iter::once(&*self.recent)
+            .chain(self.frozen.iter().rev().map(|s| &**s))
+            .chain(std::iter::once(&*self.base))
+            .filter(|s| !s.decisions.is_empty())
+    }
+
+    /// Everything merged into one base layer.
+    fn merged(&self) -> Layers {
+        let all: Vec<Arc<Decision>> = self.all().cloned().collect();
+        let allow = self.base.allow.clone();
+        Layers {
+            base: Arc::new(Snapshot::build(all, allow.clone())),
+            frozen: Vec::new(),
+            recent: Arc::new(Snapshot::build(Vec::new(), allow)),
+        }
     }
 }
 
@@ -156,9 +186,24 @@ fn pick(
 }
 
 /// Active blocks by IP, range and user, plus the allowlist. `Sync`; reads take no lock.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct BlockList {
     snap: ArcSwap<Layers>,
+    /// One compaction at a time.
+    compacting: std::sync::Mutex<()>,
+    /// Unix nanoseconds of a prune asked for by [`BlockList::request_prune`], done by the
+    /// next [`BlockList::compact`]; `i64::MIN` when none is pending.
+    prune_at: std::sync::atomic::AtomicI64,
+}
+
+impl Default for BlockList {
+    fn default() -> Self {
+        BlockList {
+            snap: ArcSwap::default(),
+            compacting: std::sync::Mutex::new(()),
+            prune_at: std::sync::atomic::AtomicI64::new(i64::MIN),
+        }
+    }
 }
 
 impl BlockList {
@@ -182,6 +227,7 @@ impl BlockList {
             let recent = Snapshot::build(Vec::new(), allow.clone());
             Arc::new(Layers {
                 base: Arc::new(Snapshot::build(decisions, allow)),
+                frozen: Vec::new(),
                 recent: Arc::new(recent),
             })
         });
@@ -198,24 +244,92 @@ impl BlockList {
         decision.validate()?;
         let d = Arc::new(decision);
         self.snap.rcu(|cur| {
+            let allow = cur.base.allow.clone();
             if cur.recent.decisions.len() < RECENT_MAX {
                 let mut recent = cur.recent.decisions.clone();
                 recent.push(d.clone());
                 Arc::new(Layers {
                     base: cur.base.clone(),
-                    recent: Arc::new(Snapshot::build(recent, cur.base.allow.clone())),
+                    frozen: cur.frozen.clone(),
+                    recent: Arc::new(Snapshot::build(recent, allow)),
+                })
+            } else if cur.frozen.len() < MAX_FROZEN {
+                let mut frozen = cur.frozen.clone();
+                frozen.push(cur.recent.clone());
+                Arc::new(Layers {
+                    base: cur.base.clone(),
+                    frozen,
+                    recent: Arc::new(Snapshot::build(vec![d.clone()], allow)),
                 })
             } else {
-                let mut all: Vec<Arc<Decision>> = cur.all().cloned().collect();
-                all.push(d.clone());
-                let allow = cur.base.allow.clone();
-                Arc::new(Layers {
-                    base: Arc::new(Snapshot::build(all, allow.clone())),
-                    recent: Arc::new(Snapshot::build(Vec::new(), allow)),
-                })
+                // Compaction fell behind: merge here rather than let lookups slow down.
+                let mut merged = cur.merged();
+                merged.recent = Arc::new(Snapshot::build(vec![d.clone()], allow));
+                Arc::new(merged)
             }
         });
         Ok(())
+    }
+
+    /// Asks the next [`BlockList::compact`] to drop decisions that ended at or before `now`
+    /// (cheap: the rebuild happens there, off the decision path).
+    pub fn request_prune(&self, now: OffsetDateTime) {
+        let at = i64::try_from(now.unix_timestamp_nanos()).unwrap_or(i64::MAX);
+        self.prune_at.fetch_max(at, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether frozen layers or a requested prune wait for [`BlockList::compact`].
+    pub fn needs_compaction(&self) -> bool {
+        self.pending_prune().is_some() || !self.snap.load().frozen.is_empty()
+    }
+
+    fn pending_prune(&self) -> Option<OffsetDateTime> {
+        let at = self.prune_at.load(std::sync::atomic::Ordering::Relaxed);
+        if at == i64::MIN {
+            return None;
+        }
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(at)).ok()
+    }
+
+    /// Merges the frozen layers into the base, off the decision path: the merge is built
+    /// without holding anything readers or `insert_new` wait for, then swapped in if the base
+    /// has not been rebuilt meanwhile. Returns whether it merged.
+    pub fn compact(&self) -> bool {
+        let Ok(_one) = self.compacting.try_lock() else {
+            return false;
+        };
+        if let Some(now) = self.pending_prune() {
+            self.prune_at.store(i64::MIN, std::sync::atomic::Ordering::Relaxed);
+            // Only rebuild when something ended: a scan is cheap, a rebuild is not.
+            if self.snap.load().all().any(|d| !d.is_active(now)) {
+                self.prune(now);
+                return true;
+            }
+        }
+        let start = self.snap.load_full();
+        if start.frozen.is_empty() {
+            return false;
+        }
+        let mut all: Vec<Arc<Decision>> = start.base.decisions.clone();
+        all.extend(start.frozen.iter().flat_map(|s| s.decisions.iter().cloned()));
+        let base = Arc::new(Snapshot::build(all, start.base.allow.clone()));
+        let n = start.frozen.len();
+        let mut merged = false;
+        self.snap.rcu(|cur| {
+            let same = Arc::ptr_eq(&cur.base, &start.base)
+                && cur.frozen.len() >= n
+                && cur.frozen.iter().zip(&start.frozen).all(|(a, b)| Arc::ptr_eq(a, b));
+            merged = same;
+            if !same {
+                return Arc::clone(cur);
+            }
+            Arc::new(Layers {
+                base: base.clone(),
+                frozen: cur.frozen[n..].to_vec(),
+                recent: cur.recent.clone(),
+            })
+        });
+        merged
     }
 
     /// Applies decisions: each replaces any decision with its id; one with `deleted_at` set
@@ -285,16 +399,22 @@ impl BlockList {
             }
             snap.range_lookup(ip_to_u128(ip)).filter(|d| d.is_active(now)).cloned()
         };
-        let recent = if layers.recent.decisions.is_empty() { None } else { lookup(&layers.recent) };
-        let base = lookup(&layers.base);
-        pick(recent.as_ref(), base.as_ref(), now).map(|decision| BlockInfo { decision })
+        let mut best: Option<Arc<Decision>> = None;
+        for snap in layers.layers() {
+            let found = lookup(snap);
+            best = pick(best.as_ref(), found.as_ref(), now);
+        }
+        best.map(|decision| BlockInfo { decision })
     }
 
     /// Whether `user` is blocked at `now`.
     pub fn check_user(&self, user: &str, now: OffsetDateTime) -> Option<BlockInfo> {
         let layers = self.snap.load();
-        pick(layers.recent.users.get(user), layers.base.users.get(user), now)
-            .map(|decision| BlockInfo { decision })
+        let mut best: Option<Arc<Decision>> = None;
+        for snap in layers.layers() {
+            best = pick(best.as_ref(), snap.users.get(user), now);
+        }
+        best.map(|decision| BlockInfo { decision })
     }
 
     /// Whether `ip` is allowlisted.
@@ -305,7 +425,7 @@ impl BlockList {
     /// The number of decisions held (active or expired, not yet pruned).
     pub fn len(&self) -> usize {
         let layers = self.snap.load();
-        layers.base.decisions.len() + layers.recent.decisions.len()
+        layers.layers().map(|s| s.decisions.len()).sum()
     }
 
     /// No decision held.
@@ -448,5 +568,74 @@ mod tests {
         assert!(list.check_ip("10.0.5.1".parse().unwrap(), T0).is_none());
         assert_eq!(list.prune(T0 + Duration::seconds(601)), 3 * RECENT_MAX + 6);
         assert_eq!(list.len(), 1);
+    }
+
+    fn ip_of(i: usize) -> IpAddr {
+        format!("10.{}.{}.{}", i / 65_536, (i / 256) % 256, i % 256).parse().unwrap()
+    }
+
+    #[test]
+    fn frozen_layers_merge_in_compaction_and_inline_when_it_falls_behind() {
+        let list = BlockList::new();
+        let n = (MAX_FROZEN + 3) * RECENT_MAX + 5; // more than compaction-free capacity
+        for i in 0..n {
+            list.insert_new(dec(&format!("d{i}"), Scope::Ip, &ip_of(i).to_string(), None)).unwrap();
+            if i == 3 * RECENT_MAX {
+                assert!(list.needs_compaction(), "a full recent layer was frozen");
+                assert!(list.compact());
+                assert!(!list.needs_compaction());
+                assert!(!list.compact(), "nothing left to merge");
+            }
+        }
+        assert_eq!(list.len(), n);
+        assert!(list.snap.load().frozen.len() <= MAX_FROZEN);
+        for i in 0..n {
+            assert!(list.check_ip(ip_of(i), T0).is_some(), "{}", ip_of(i));
+        }
+        list.compact();
+        assert_eq!(list.len(), n);
+        assert!((0..n).all(|i| list.check_ip(ip_of(i), T0).is_some()));
+        assert!(list.check_ip(ip_of(n), T0).is_none());
+    }
+
+    #[test]
+    fn compaction_racing_inserts_loses_nothing() {
+        let list = Arc::new(BlockList::new());
+        let n = 12 * RECENT_MAX;
+        let inserter = {
+            let list = list.clone();
+            std::thread::spawn(move || {
+                for i in 0..n {
+                    let d = dec(&format!("d{i}"), Scope::User, &format!("u{i}"), None);
+                    list.insert_new(d).unwrap();
+                }
+            })
+        };
+        let mut merges = 0;
+        while !inserter.is_finished() {
+            merges += usize::from(list.compact());
+        }
+        inserter.join().unwrap();
+        list.compact();
+        assert_eq!(list.len(), n, "after {merges} concurrent merges");
+        assert!((0..n).all(|i| list.check_user(&format!("u{i}"), T0).is_some()));
+    }
+
+    #[test]
+    fn requested_prune_happens_in_compaction() {
+        let list = BlockList::new();
+        list.insert_new(dec("a", Scope::Ip, "10.0.0.1", Some(60))).unwrap();
+        list.insert_new(dec("b", Scope::Ip, "10.0.0.2", None)).unwrap();
+        assert!(!list.needs_compaction());
+        list.request_prune(T0 + Duration::seconds(30));
+        assert!(list.needs_compaction());
+        assert!(!list.compact(), "nothing had ended at 30 s");
+        assert_eq!(list.len(), 2);
+        list.request_prune(T0 + Duration::seconds(61));
+        assert_eq!(list.len(), 2, "requesting costs nothing until compaction");
+        assert!(list.compact());
+        assert_eq!(list.len(), 1);
+        assert!(!list.needs_compaction());
+        assert!(list.check_ip("10.0.0.2".parse().unwrap(), T0).is_some());
     }
 }

@@ -14,6 +14,17 @@ use std::hash::{BuildHasher, Hash};
 
 use hashbrown::HashTable;
 
+/// What one [`DenseMap::retain_some`] call did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Slice {
+    /// Entries removed.
+    pub(crate) removed: usize,
+    /// Entries looked at (at most the budget).
+    pub(crate) examined: usize,
+    /// Where the next slice starts; `None` when this one reached the end.
+    pub(crate) next: Option<usize>,
+}
+
 /// Keys and values in insertion order (until a removal), indexed by a hash table of positions.
 #[derive(Clone)]
 pub(crate) struct DenseMap<K, V> {
@@ -157,6 +168,43 @@ impl<K: Hash + Eq, V> DenseMap<K, V> {
         before - self.keys.len()
     }
 
+    /// Like [`DenseMap::retain`] over at most `budget` entries from position `cursor` on, so a
+    /// large map can be swept a slice at a time. Spare capacity is freed when a sweep ends.
+    pub(crate) fn retain_some(
+        &mut self,
+        cursor: usize,
+        budget: usize,
+        mut keep: impl FnMut(&K, &mut V) -> bool,
+    ) -> Slice {
+        let before = self.keys.len();
+        let mut i = cursor.min(before);
+        let mut seen = 0;
+        while i < self.keys.len() && seen < budget {
+            seen += 1;
+            let kept = match (self.keys.get(i), self.vals.get_mut(i)) {
+                (Some(k), Some(v)) => keep(k, v),
+                _ => true,
+            };
+            if kept {
+                i += 1;
+            } else {
+                // The last entry moved into `i`: it is examined next.
+                self.remove_at(i);
+            }
+        }
+        let removed = before - self.keys.len();
+        if i < self.keys.len() {
+            return Slice { removed, examined: seen, next: Some(i) };
+        }
+        if self.keys.len() < self.keys.capacity() / 4 {
+            self.keys.shrink_to_fit();
+            self.vals.shrink_to_fit();
+            let (keys, hasher) = (&self.keys, &self.hasher);
+            self.table.shrink_to_fit(|&j| keys.get(pos(j)).map_or(0, |k| hasher.hash_one(k)));
+        }
+        Slice { removed, examined: seen, next: None }
+    }
+
     /// The entries, in no particular order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
         self.keys.iter().zip(self.vals.iter())
@@ -201,6 +249,39 @@ mod tests {
                 let mut want: Vec<_> = m.iter().map(|(k, v)| (*k, *v)).collect();
                 want.sort_unstable();
                 prop_assert_eq!(all, want);
+            }
+        }
+    }
+
+    proptest! {
+        /// Sweeping in slices of any size removes exactly what one `retain` would.
+        #[test]
+        fn sweeping_in_slices_equals_retain(
+            keys in prop::collection::vec(0u16..500, 0..300),
+            budget in 1usize..64,
+            modulo in 2u16..5,
+        ) {
+            let mut d: DenseMap<u16, u16> = DenseMap::default();
+            let mut m: HashMap<u16, u16> = HashMap::new();
+            for k in keys {
+                d.get_or_insert_with(&k, || k, || k);
+                m.insert(k, k);
+            }
+            m.retain(|_, v| *v % modulo != 0);
+            let (mut cursor, mut removed, mut rounds) = (0, 0, 0);
+            loop {
+                let slice = d.retain_some(cursor, budget, |_, v| *v % modulo != 0);
+                prop_assert!(slice.examined <= budget);
+                removed += slice.removed;
+                rounds += 1;
+                let Some(next) = slice.next else { break };
+                cursor = next;
+            }
+            prop_assert!(rounds <= 2 * 300 / budget + 2, "each slice examines `budget` entries");
+            prop_assert_eq!(d.len(), m.len());
+            prop_assert!(removed <= 300);
+            for (k, v) in &m {
+                prop_assert_eq!(d.get(k), Some(v));
             }
         }
     }

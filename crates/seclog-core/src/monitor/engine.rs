@@ -20,7 +20,7 @@ use foldhash::quality::RandomState;
 
 use time::OffsetDateTime;
 
-use super::dense::DenseMap;
+use super::dense::{DenseMap, Slice};
 use super::rules::{validate_rules, Action, DistinctField, GroupBy, Rule, RuleError, RuleKind};
 use super::window::{micros, Entry, EventId, TimeRing};
 use crate::event::SecurityEvent;
@@ -119,6 +119,27 @@ impl States {
         }
     }
 
+    /// One slice of a sweep over the three maps; `at` is (map, position), `None` when done.
+    fn retain_some(
+        &mut self,
+        at: (usize, usize),
+        budget: usize,
+        keep: impl Fn(&KeyState) -> bool,
+    ) -> (Slice, Option<(usize, usize)>) {
+        let (map, pos) = at;
+        let slice = match map {
+            0 => self.v4.retain_some(pos, budget, |_, s| keep(s)),
+            1 => self.v6.retain_some(pos, budget, |_, s| keep(s)),
+            _ => self.text.retain_some(pos, budget, |_, s| keep(s)),
+        };
+        let next = match slice.next {
+            Some(p) => Some((map, p)),
+            None if map < 2 => Some((map + 1, 0)),
+            None => None,
+        };
+        (slice, next)
+    }
+
     fn retain(&mut self, mut keep: impl FnMut(&KeyState) -> bool) -> usize {
         self.v4.retain(|_, s| keep(s))
             + self.v6.retain(|_, s| keep(s))
@@ -165,6 +186,8 @@ pub struct RuleEngine {
     rules: Vec<Rule>,
     compiled: Vec<Compiled>,
     hasher: RandomState,
+    /// Where [`RuleEngine::expire_idle_some`] goes on: (rule, (map, position)).
+    sweep: (usize, (usize, usize)),
 }
 
 impl RuleEngine {
@@ -187,7 +210,7 @@ impl RuleEngine {
                 states: States::default(),
             })
             .collect();
-        Ok(RuleEngine { rules, compiled, hasher: RandomState::default() })
+        Ok(RuleEngine { rules, compiled, hasher: RandomState::default(), sweep: (0, (0, 0)) })
     }
 
     /// The rules, as given.
@@ -212,6 +235,41 @@ impl RuleEngine {
                 s.ring.last_t().is_some_and(|t| t >= horizon) || s.last_fire >= horizon
             });
         }
+        dropped
+    }
+
+    /// Like [`RuleEngine::expire_idle`] over at most `budget` keys, going on where the last call
+    /// stopped, so the work per call is bounded however many keys are tracked (call it
+    /// regularly; a full sweep takes `key_count() / budget` calls). Returns how many it forgot.
+    pub fn expire_idle_some(&mut self, now: OffsetDateTime, budget: usize) -> usize {
+        let now = micros(now);
+        let (mut rule, mut at) = self.sweep;
+        let mut left = budget.max(1);
+        let mut dropped = 0;
+        // Each step either examines entries or moves to the next map or rule: bounded.
+        for _ in 0..(3 * self.compiled.len() + budget.max(1) + 3) {
+            if left == 0 {
+                break;
+            }
+            let Some(c) = self.compiled.get_mut(rule) else {
+                (rule, at) = (0, (0, 0));
+                if self.compiled.is_empty() {
+                    break;
+                }
+                continue;
+            };
+            let horizon = now.saturating_sub(c.window);
+            let (slice, next) = c.states.retain_some(at, left, |s| {
+                s.ring.last_t().is_some_and(|t| t >= horizon) || s.last_fire >= horizon
+            });
+            dropped += slice.removed;
+            left -= slice.examined.min(left);
+            match next {
+                Some(n) => at = n,
+                None => (rule, at) = (rule + 1, (0, 0)),
+            }
+        }
+        self.sweep = (rule, at);
         dropped
     }
 

@@ -126,6 +126,8 @@ pub struct IpRiskTracker {
     config: IpRiskConfig,
     v4: DenseMap<u32, Packed>,
     v6: DenseMap<u128, Packed>,
+    /// Where [`IpRiskTracker::expire_idle_some`] goes on: (IPv6 map?, position).
+    sweep: (bool, usize),
 }
 
 /// The map key of an address (IPv4-mapped IPv6 is the IPv4 address).
@@ -149,7 +151,12 @@ impl IpRiskTracker {
             config.half_life_secs = 3600.0;
         }
         config.max_ips = config.max_ips.max(1);
-        IpRiskTracker { config, v4: DenseMap::default(), v6: DenseMap::default() }
+        IpRiskTracker {
+            config,
+            v4: DenseMap::default(),
+            v6: DenseMap::default(),
+            sweep: (false, 0),
+        }
     }
 
     /// The settings.
@@ -237,6 +244,25 @@ impl IpRiskTracker {
     /// Forgets IPs whose risk decayed below `forget_below` by `now`; returns how many.
     pub fn expire_idle(&mut self, now: OffsetDateTime) -> usize {
         self.expire_idle_us(micros(now))
+    }
+
+    /// Like [`IpRiskTracker::expire_idle`] over at most about `budget` addresses, going on where
+    /// the last call stopped (bounded work per call). Returns how many it forgot.
+    pub fn expire_idle_some(&mut self, now: OffsetDateTime, budget: usize) -> usize {
+        let now = micros(now);
+        let (hl, floor) = (self.config.half_life_secs, self.config.forget_below);
+        let keep = |p: &mut Packed| p.risk_at(now, hl) >= floor;
+        let (v6, cursor) = self.sweep;
+        let slice = if v6 {
+            self.v6.retain_some(cursor, budget.max(1), |_, p| keep(p))
+        } else {
+            self.v4.retain_some(cursor, budget.max(1), |_, p| keep(p))
+        };
+        self.sweep = match slice.next {
+            Some(next) => (v6, next),
+            None => (!v6, 0),
+        };
+        slice.removed
     }
 
     fn expire_idle_us(&mut self, now: i64) -> usize {
@@ -359,5 +385,27 @@ mod tests {
         let n = tr.len();
         assert_eq!(tr.expire_idle(T0 + Duration::days(30)), n);
         assert!(tr.is_empty());
+    }
+
+    #[test]
+    fn sliced_expiry_forgets_idle_addresses_of_both_families() {
+        let mut tr = IpRiskTracker::new(IpRiskConfig::default());
+        for i in 0..50u32 {
+            tr.observe(IpAddr::from((0x0b00_0000 + i).to_be_bytes()), 1.0, T0);
+            let v6 = std::net::Ipv6Addr::from((0x2001_0db8_u128 << 96) + u128::from(i));
+            tr.observe(IpAddr::V6(v6), 1.0, T0);
+        }
+        let hot = ip("10.0.0.1");
+        tr.observe(hot, 1.0, T0 + Duration::days(30));
+        let later = T0 + Duration::days(30);
+        let mut forgotten = 0;
+        for _ in 0..20 {
+            let n = tr.expire_idle_some(later, 16);
+            assert!(n <= 16, "bounded work per call");
+            forgotten += n;
+        }
+        assert_eq!(forgotten, 100);
+        assert_eq!(tr.len(), 1);
+        assert!(tr.get(hot).is_some(), "a fresh address is kept");
     }
 }
