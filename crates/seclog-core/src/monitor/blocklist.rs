@@ -82,6 +82,16 @@ impl Snapshot {
         Snapshot { decisions, ips, ranges: segments(&spans), users, allow }
     }
 
+    /// The exact-address and the range decision covering `ip` (`key` is its number), active
+    /// or not.
+    fn ip_candidates(&self, ip: IpAddr, key: u128) -> [Option<&Arc<Decision>>; 2] {
+        if self.decisions.is_empty() {
+            return [None, None];
+        }
+        let range = if self.ranges.is_empty() { None } else { self.range_lookup(key) };
+        [self.ips.get(&ip), range]
+    }
+
     fn range_lookup(&self, x: u128) -> Option<&Arc<Decision>> {
         let i = self.ranges.partition_point(|(a, _, _)| *a <= x);
         let (_, b, d) = self.ranges.get(i.checked_sub(1)?)?;
@@ -273,28 +283,61 @@ impl BlockList {
     /// Whether `ip` is blocked at `now`: never when allowlisted; an IPv4-mapped IPv6 address is
     /// checked as its IPv4 address; exact-address decisions first, then ranges.
     pub fn check_ip(&self, ip: IpAddr, now: OffsetDateTime) -> Option<BlockInfo> {
+        self.check_ip_with(ip, || now)
+    }
+
+    /// [`BlockList::check_ip`] reading the time only when a decision matches `ip`: a miss
+    /// (the common case on a request path) is one snapshot load and one hash lookup, and no
+    /// clock read when the list holds no decision at all.
+    pub fn check_ip_with(
+        &self,
+        ip: IpAddr,
+        now: impl FnOnce() -> OffsetDateTime,
+    ) -> Option<BlockInfo> {
         let layers = self.snap.load();
-        let ip = ip.to_canonical();
-        if layers.base.allow.contains(ip) {
+        let (base, recent) = (&*layers.base, &*layers.recent);
+        if base.decisions.is_empty() && recent.decisions.is_empty() {
             return None;
         }
-        let lookup = |snap: &Snapshot| -> Option<Arc<Decision>> {
-            let exact = snap.ips.get(&ip).filter(|d| d.is_active(now)).cloned();
-            if exact.is_some() || snap.ranges.is_empty() {
-                return exact;
-            }
-            snap.range_lookup(ip_to_u128(ip)).filter(|d| d.is_active(now)).cloned()
-        };
-        let recent = if layers.recent.decisions.is_empty() { None } else { lookup(&layers.recent) };
-        let base = lookup(&layers.base);
-        pick(recent.as_ref(), base.as_ref(), now).map(|decision| BlockInfo { decision })
+        let ip = ip.to_canonical();
+        if base.allow.contains(ip) {
+            return None;
+        }
+        let key = ip_to_u128(ip);
+        let [base_exact, base_range] = base.ip_candidates(ip, key);
+        let [recent_exact, recent_range] = recent.ip_candidates(ip, key);
+        if base_exact.is_none()
+            && base_range.is_none()
+            && recent_exact.is_none()
+            && recent_range.is_none()
+        {
+            return None;
+        }
+        let now = now();
+        // Per layer an active exact-address decision wins over a range.
+        let active = |d: &&Arc<Decision>| d.is_active(now);
+        let recent = recent_exact.filter(active).or_else(|| recent_range.filter(active));
+        let base = base_exact.filter(active).or_else(|| base_range.filter(active));
+        pick(recent, base, now).map(|decision| BlockInfo { decision })
     }
 
     /// Whether `user` is blocked at `now`.
     pub fn check_user(&self, user: &str, now: OffsetDateTime) -> Option<BlockInfo> {
+        self.check_user_with(user, || now)
+    }
+
+    /// [`BlockList::check_user`] reading the time only when a decision names `user`.
+    pub fn check_user_with(
+        &self,
+        user: &str,
+        now: impl FnOnce() -> OffsetDateTime,
+    ) -> Option<BlockInfo> {
         let layers = self.snap.load();
-        pick(layers.recent.users.get(user), layers.base.users.get(user), now)
-            .map(|decision| BlockInfo { decision })
+        let (recent, base) = (layers.recent.users.get(user), layers.base.users.get(user));
+        if recent.is_none() && base.is_none() {
+            return None;
+        }
+        pick(recent, base, now()).map(|decision| BlockInfo { decision })
     }
 
     /// Whether `ip` is allowlisted.
@@ -403,6 +446,70 @@ mod tests {
         let bad = bl.apply(&[dec("b", Scope::Range, "10.0.0.0/40", None)]).unwrap_err();
         assert!(bad.to_string().contains("10.0.0.0/40"));
         assert!(bl.is_empty(), "nothing applied on error");
+    }
+
+    /// The eager lookup `check_ip` had before the lazy clock (reads `now` up front).
+    fn check_ip_reference(bl: &BlockList, ip: IpAddr, now: OffsetDateTime) -> Option<BlockInfo> {
+        let layers = bl.snap.load();
+        let ip = ip.to_canonical();
+        if layers.base.allow.contains(ip) {
+            return None;
+        }
+        let lookup = |snap: &Snapshot| -> Option<Arc<Decision>> {
+            let exact = snap.ips.get(&ip).filter(|d| d.is_active(now)).cloned();
+            if exact.is_some() || snap.ranges.is_empty() {
+                return exact;
+            }
+            snap.range_lookup(ip_to_u128(ip)).filter(|d| d.is_active(now)).cloned()
+        };
+        let recent = if layers.recent.decisions.is_empty() { None } else { lookup(&layers.recent) };
+        let base = lookup(&layers.base);
+        pick(recent.as_ref(), base.as_ref(), now).map(|decision| BlockInfo { decision })
+    }
+
+    #[test]
+    fn a_miss_reads_no_clock() {
+        let bl = BlockList::new();
+        let never = || -> OffsetDateTime { panic!("clock read on a miss") };
+        assert!(bl.check_ip_with(ip("192.0.2.1"), never).is_none());
+        assert!(bl.check_user_with("alice", never).is_none());
+        bl.insert(dec("a", Scope::Ip, "192.0.2.9", None)).unwrap();
+        bl.insert_new(dec("u", Scope::User, "bob", None)).unwrap();
+        assert!(bl.check_ip_with(ip("192.0.2.1"), never).is_none());
+        assert!(bl.check_user_with("alice", never).is_none());
+        assert!(bl.check_ip_with(ip("192.0.2.9"), || T0).is_some());
+        assert!(bl.check_user_with("bob", || T0).is_some());
+    }
+
+    proptest::proptest! {
+        /// The lazy lookup answers as the eager one, for decisions in both layers, exact and
+        /// range, expired and active, with an allowlist.
+        #[test]
+        fn lazy_check_matches_the_eager_one(
+            base in proptest::collection::vec((0u8..16, proptest::option::of(0u8..4), proptest::option::of(1i64..100)), 0..8),
+            recent in proptest::collection::vec((0u8..16, proptest::option::of(0u8..4), proptest::option::of(1i64..100)), 0..8),
+            allow_last in proptest::bool::ANY,
+            probe in 0u8..16,
+            at in 0i64..120,
+        ) {
+            let allow = if allow_last { IpSet::parse(["192.0.2.15/32"]).unwrap() } else { IpSet::default() };
+            let bl = BlockList::with_allowlist(allow);
+            let to_dec = |(i, (host, prefix, until)): (usize, &(u8, Option<u8>, Option<i64>)), layer: &str| {
+                let id = format!("{layer}{i}");
+                match prefix {
+                    None => dec(&id, Scope::Ip, &format!("192.0.2.{host}"), *until),
+                    Some(p) => dec(&id, Scope::Range, &format!("192.0.2.{}/{}", host & !((1 << p) - 1), 32 - p), *until),
+                }
+            };
+            let base: Vec<Decision> = base.iter().enumerate().map(|d| to_dec(d, "b")).collect();
+            bl.apply(&base).unwrap();
+            for d in recent.iter().enumerate() {
+                bl.insert_new(to_dec(d, "r")).unwrap();
+            }
+            let now = T0 + Duration::seconds(at);
+            let addr = ip(&format!("192.0.2.{probe}"));
+            proptest::prop_assert_eq!(bl.check_ip_with(addr, || now), check_ip_reference(&bl, addr, now));
+        }
     }
 
     #[test]
