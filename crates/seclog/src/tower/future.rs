@@ -9,7 +9,7 @@ use std::task::{ready, Context, Poll};
 use http::{HeaderValue, Response};
 use pin_project_lite::pin_project;
 
-use super::layer::{Meta, Shared};
+use super::layer::{Meta, Shared, X_REQUEST_ID};
 use super::{LoggedEvent, RequestLog, UserId};
 
 /// What is needed to log the response once the inner service answers.
@@ -85,9 +85,9 @@ fn after<B>(p: Pending, res: &mut Response<B>) {
     let user = res.extensions().get::<UserId>().map(|u| u.0.clone()).or(p.meta.user.clone());
     p.shared.log(ty, &p.meta, &p.log, res.status(), user, None);
     if let Some(id) = p.log.generated_id() {
-        if !res.headers().contains_key("x-request-id") {
+        if !res.headers().contains_key(X_REQUEST_ID) {
             if let Ok(v) = HeaderValue::from_str(id) {
-                res.headers_mut().insert("x-request-id", v);
+                res.headers_mut().insert(X_REQUEST_ID, v);
             }
         }
     }

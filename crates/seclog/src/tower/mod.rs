@@ -65,18 +65,22 @@
 //! [tower]: https://docs.rs/tower
 //! [`SecurityLogger::try_log_event`]: crate::SecurityLogger::try_log_event
 
+mod body;
 mod client_ip;
 mod config;
 mod future;
 mod layer;
 mod query;
+mod scan;
+mod throttle;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use http::Extensions;
+use http::{Extensions, HeaderValue};
 
+pub use body::{BodyFuture, BodyInspectionLayer, BodyInspectionService, InspectedBody};
 pub use client_ip::normalize_ip;
 pub use config::{default_peer_addr, BlockedResponse, PeerAddrFn, SecurityLayerConfig};
 pub use future::ResponseFuture;
@@ -105,12 +109,13 @@ pub struct RequestLog(Arc<RequestLogInner>);
 struct RequestLogInner {
     ip: Option<IpAddr>,
     logged: AtomicBool,
-    request_id: Option<String>,
+    /// A valid `X-Request-Id` (non-empty, at most 128 visible ASCII characters).
+    request_id: Option<HeaderValue>,
     generated: OnceLock<String>,
 }
 
 impl RequestLog {
-    fn new(ip: Option<IpAddr>, request_id: Option<String>) -> Self {
+    fn new(ip: Option<IpAddr>, request_id: Option<HeaderValue>) -> Self {
         RequestLog(Arc::new(RequestLogInner {
             ip,
             logged: AtomicBool::new(false),
@@ -137,7 +142,7 @@ impl RequestLog {
 
     /// The request's correlation id: its `X-Request-Id`, or an id generated once.
     pub fn correlation_id(&self) -> &str {
-        match &self.0.request_id {
+        match self.0.request_id.as_ref().and_then(|v| v.to_str().ok()) {
             Some(id) => id,
             None => self.0.generated.get_or_init(|| uuid::Uuid::now_v7().to_string()),
         }
