@@ -17,9 +17,9 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::layer::{error_response, Meta, Shared, REFUSED_BODY};
+use super::layer::{error_response, Shared, REFUSED_BODY};
 use super::scan::Scan;
-use super::{RequestLog, UserId};
+use super::RequestLog;
 
 /// Runs the attack detector on `application/x-www-form-urlencoded` and JSON
 /// (`application/json`, `*/*+json`) request bodies, made by
@@ -316,19 +316,13 @@ impl<S, B: Body<Data = Bytes> + Unpin> Reading<S, B> {
             Kind::Json => scan.json(bytes, complete),
         }
         scan.best.as_ref()?;
-        let ext = &self.parts.extensions;
-        let log = match ext.get::<RequestLog>() {
+        let p = &self.parts;
+        let log = match p.extensions.get::<RequestLog>() {
             Some(log) => log.clone(),
-            None => shared.resolve(ext, &self.parts.headers),
+            // No SecurityLayer in front: resolve the client here.
+            None => shared.request_log(&p.method, &p.uri, &p.headers, &p.extensions),
         };
-        let user = ext.get::<UserId>().map(|u| u.0.clone());
-        let meta = Meta {
-            method: self.parts.method.clone(),
-            uri: self.parts.uri.clone(),
-            user_agent: self.parts.headers.get(http::header::USER_AGENT).cloned(),
-            user,
-        };
-        let refuse = shared.report(scan, "body", &meta, &log);
+        let refuse = shared.report(scan, "body", &log);
         if refuse.is_some() {
             log.mark_logged();
         }

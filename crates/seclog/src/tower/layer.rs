@@ -124,8 +124,8 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let shared = &self.shared;
-        let log = shared.resolve(req.extensions(), req.headers());
-        let user = req.extensions().get::<UserId>().map(|u| u.0.clone());
+        let log = shared.request_log(req.method(), req.uri(), req.headers(), req.extensions());
+        let meta = log.meta();
 
         // One snapshot load and one hash lookup when nothing matches; the clock is read only
         // when a decision does.
@@ -133,21 +133,21 @@ where
         let now = || shared.logger.now();
         let block = match log.client_ip().and_then(|ip| blocklist.check_ip_with(ip, now)) {
             Some(b) => Some((b, EventType::RateLimitingBlocked)),
-            None => user
+            None => meta
+                .user
                 .as_deref()
                 .and_then(|u| blocklist.check_user_with(u, now))
                 .map(|b| (b, EventType::ApiAccessDenied)),
         };
-        let meta = Meta::of(&req, user);
         if let Some((info, ty)) = block {
-            return ResponseFuture::ready(shared.refuse_blocked(info, ty, &meta, &log));
+            return ResponseFuture::ready(shared.refuse_blocked(info, ty, &log));
         }
 
         if shared.config.detect_attacks {
             if let Some(query) = meta.uri.query().filter(|q| !q.is_empty()) {
                 let mut scan = Scan::default();
                 scan.pairs(str_prefix(query, shared.config.max_inspected_bytes));
-                if let Some(status) = shared.report(scan, "query", &meta, &log) {
+                if let Some(status) = shared.report(scan, "query", &log) {
                     return ResponseFuture::ready(error_response(status, REFUSED_BODY));
                 }
             }
@@ -155,11 +155,13 @@ where
 
         req.extensions_mut().insert(log.clone());
         let future = self.inner.call(req);
-        ResponseFuture::pending(future, Pending { shared: shared.clone(), log, meta })
+        // The future stays small (two pointers besides the inner future): it is moved a few
+        // times on its way to the connection task.
+        ResponseFuture::pending(future, Pending { shared: shared.clone(), log })
     }
 }
 
-/// What the layer keeps of a request to log its response.
+/// What the layer keeps of a request to log its response (in the [`RequestLog`] allocation).
 #[derive(Debug)]
 pub(crate) struct Meta {
     pub(crate) method: Method,
@@ -168,31 +170,45 @@ pub(crate) struct Meta {
     pub(crate) user: Option<String>,
 }
 
-impl Meta {
-    /// What is kept of `req` (cheap: the URI and header value clones share their bytes).
-    pub(crate) fn of<B>(req: &Request<B>, user: Option<String>) -> Meta {
-        Meta {
-            method: req.method().clone(),
-            uri: req.uri().clone(),
-            user_agent: req.headers().get(USER_AGENT).cloned(),
-            user,
+/// The `X-Request-Id` (when valid: non-empty, at most 128 visible ASCII characters) and the
+/// `User-Agent` of a request, in one pass over its few headers instead of two hashed lookups.
+pub(crate) fn scan_headers(headers: &HeaderMap) -> (Option<&HeaderValue>, Option<&HeaderValue>) {
+    let (mut request_id, mut user_agent) = (None, None);
+    for (name, value) in headers {
+        if name == USER_AGENT {
+            user_agent = user_agent.or(Some(value));
+        } else if name == X_REQUEST_ID {
+            request_id = request_id.or(Some(value));
         }
     }
+    let valid = |v: &&HeaderValue| {
+        let b = v.as_bytes();
+        !b.is_empty() && b.len() <= 128 && b.iter().all(u8::is_ascii_graphic)
+    };
+    (request_id.filter(valid), user_agent)
 }
 
 impl Shared {
-    /// The client IP (peer or trusted proxy header) and the request id of a request.
-    pub(crate) fn resolve(&self, ext: &Extensions, headers: &HeaderMap) -> RequestLog {
+    /// The per-request state of `req`: client IP (peer or trusted proxy header), request id,
+    /// and what is kept to log its response (cheap: the URI and header value clones share
+    /// their bytes).
+    pub(crate) fn request_log(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        ext: &Extensions,
+    ) -> RequestLog {
+        let (request_id, user_agent) = scan_headers(headers);
         let peer = (self.config.peer_addr)(ext).map(|a| a.ip());
         let ip = client_ip(peer, headers, &self.config.trusted);
-        let request_id = headers
-            .get(X_REQUEST_ID)
-            .filter(|v| {
-                let b = v.as_bytes();
-                !b.is_empty() && b.len() <= 128 && b.iter().all(u8::is_ascii_graphic)
-            })
-            .cloned();
-        RequestLog::new(ip, request_id)
+        let meta = Meta {
+            method: method.clone(),
+            uri: uri.clone(),
+            user_agent: user_agent.cloned(),
+            user: ext.get::<UserId>().map(|u| u.0.clone()),
+        };
+        RequestLog::new(ip, request_id.cloned(), meta)
     }
 
     /// The answer to a blocked client; the refusal is counted, and logged unless this client's
@@ -201,9 +217,9 @@ impl Shared {
         &self,
         info: BlockInfo,
         ty: EventType,
-        meta: &Meta,
         log: &RequestLog,
     ) -> Response<B> {
+        let meta = log.meta();
         self.stats.blocked.fetch_add(1, Ordering::Relaxed);
         let now = self.logger.now();
         let res = blocked_response::<B>(self.config.blocked, &info, now);
@@ -224,7 +240,7 @@ impl Shared {
                 if unlogged > 0 {
                     details["refusals_not_logged"] = Value::from(unlogged);
                 }
-                self.log(ty, meta, log, res.status(), meta.user.clone(), Some(details));
+                self.log(ty, log, res.status(), meta.user.clone(), Some(details));
             }
         }
         res
@@ -234,12 +250,12 @@ impl Shared {
     pub(crate) fn log(
         &self,
         ty: EventType,
-        meta: &Meta,
         log: &RequestLog,
         status: StatusCode,
         user: Option<String>,
         details: Option<Value>,
     ) {
+        let meta = log.meta();
         let url = match meta.uri.query() {
             Some(q) => format!("{}?{}", meta.uri.path(), redact_query(q)),
             None => meta.uri.path().to_string(),
@@ -271,14 +287,14 @@ impl Shared {
         &self,
         scan: Scan,
         detected_in: &str,
-        meta: &Meta,
         log: &RequestLog,
     ) -> Option<StatusCode> {
         let best = scan.best?;
         self.stats.attacks.fetch_add(1, Ordering::Relaxed);
         let status = self.config.refuse_attacks.unwrap_or(StatusCode::OK);
         let details = json!({"detected_in": detected_in, "indicators": scan.indicators});
-        self.log(best.class.event_type(), meta, log, status, meta.user.clone(), Some(details));
+        let user = log.meta().user.clone();
+        self.log(best.class.event_type(), log, status, user, Some(details));
         self.config.refuse_attacks
     }
 }

@@ -112,16 +112,23 @@ struct RequestLogInner {
     /// A valid `X-Request-Id` (non-empty, at most 128 visible ASCII characters).
     request_id: Option<HeaderValue>,
     generated: OnceLock<String>,
+    /// What the layer logs of the request.
+    meta: layer::Meta,
 }
 
 impl RequestLog {
-    fn new(ip: Option<IpAddr>, request_id: Option<HeaderValue>) -> Self {
+    fn new(ip: Option<IpAddr>, request_id: Option<HeaderValue>, meta: layer::Meta) -> Self {
         RequestLog(Arc::new(RequestLogInner {
             ip,
             logged: AtomicBool::new(false),
             request_id,
             generated: OnceLock::new(),
+            meta,
         }))
+    }
+
+    fn meta(&self) -> &layer::Meta {
+        &self.0.meta
     }
 
     /// The client address the layer resolved (peer or trusted-proxy header).
