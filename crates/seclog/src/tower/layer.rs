@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::header::{HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT};
+use http::uri::PathAndQuery;
 use http::{Extensions, HeaderMap, Method, Request, Response, StatusCode, Uri};
 use seclog_core::monitor::BlockInfo;
 use seclog_core::{EventInput, EventType};
@@ -144,7 +145,7 @@ where
         }
 
         if shared.config.detect_attacks {
-            if let Some(query) = meta.uri.query().filter(|q| !q.is_empty()) {
+            if let Some(query) = meta.query().filter(|q| !q.is_empty()) {
                 let mut scan = Scan::default();
                 scan.pairs(str_prefix(query, shared.config.max_inspected_bytes));
                 if let Some(status) = shared.report(scan, "query", &log) {
@@ -165,9 +166,16 @@ where
 #[derive(Debug)]
 pub(crate) struct Meta {
     pub(crate) method: Method,
-    pub(crate) uri: Uri,
+    /// Path and query: all that is logged of the URI (one shared-bytes clone).
+    pub(crate) path_and_query: Option<PathAndQuery>,
     pub(crate) user_agent: Option<HeaderValue>,
     pub(crate) user: Option<String>,
+}
+
+impl Meta {
+    fn query(&self) -> Option<&str> {
+        self.path_and_query.as_ref().and_then(PathAndQuery::query)
+    }
 }
 
 /// The `X-Request-Id` (when valid: non-empty, at most 128 visible ASCII characters) and the
@@ -204,7 +212,7 @@ impl Shared {
         let ip = client_ip(peer, headers, &self.config.trusted);
         let meta = Meta {
             method: method.clone(),
-            uri: uri.clone(),
+            path_and_query: uri.path_and_query().cloned(),
             user_agent: user_agent.cloned(),
             user: ext.get::<UserId>().map(|u| u.0.clone()),
         };
@@ -256,9 +264,10 @@ impl Shared {
         details: Option<Value>,
     ) {
         let meta = log.meta();
-        let url = match meta.uri.query() {
-            Some(q) => format!("{}?{}", meta.uri.path(), redact_query(q)),
-            None => meta.uri.path().to_string(),
+        let path = meta.path_and_query.as_ref().map_or("", PathAndQuery::path);
+        let url = match meta.query() {
+            Some(q) => format!("{path}?{}", redact_query(q)),
+            None => path.to_string(),
         };
         let input = EventInput {
             event_type: ty.as_str().to_string(),

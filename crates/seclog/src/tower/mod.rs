@@ -10,9 +10,11 @@
 //!    logger's block list (a lock-free read, no I/O). A blocked client gets 403, or 429 with
 //!    `Retry-After` ([`BlockedResponse`]), and `{"error":{"code":"blocked",...}}`; the
 //!    rejection is counted in [`LayerStats::blocked`] and logged as `rate_limiting_blocked`
-//!    (IP) or `api_access_denied` (user). The inner service is not called;
+//!    (IP) or `api_access_denied` (user), at most once per client and second
+//!    ([`SecurityLayerConfig::blocked_log_interval`]). The inner service is not called;
 //! 3. optionally runs the attack detector on the query parameters
-//!    ([`SecurityLayerConfig::detect_attacks`]);
+//!    ([`SecurityLayerConfig::detect_attacks`]), and with [`BodyInspectionLayer`]
+//!    ([`SecurityLayer::body_inspection`]) on form and JSON bodies;
 //! 4. after the inner service, logs responses whose status is mapped (401 `auth_failure`,
 //!    403 `authorization_failure`, 429 `rate_limiting_trigger`, 400
 //!    `input_validation_violation` by default) with method, URL (secret-looking query
@@ -35,6 +37,12 @@
 //! `into_make_service_with_connect_info::<SocketAddr>()` and tell the layer where axum puts it:
 //! `SecurityLayerConfig::default().peer_addr(|e| e.get::<ConnectInfo<SocketAddr>>().map(|c| c.0))`
 //! (see `examples/axum_login.rs`). Without a peer address no IP is checked or logged.
+//!
+//! **With axum**, wrap the whole router (`layer.layer(router)`, served through
+//! `axum::ServiceExt::into_make_service_with_connect_info`): blocked clients are refused
+//! before routing and each request costs one service call. `Router::layer(layer)` works too,
+//! but axum then wraps every route and clones and boxes the layered route on each request,
+//! which about doubles the layer's cost (docs/benchmarks-tower.md).
 //!
 //! ```
 //! use std::net::SocketAddr;
