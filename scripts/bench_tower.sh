@@ -25,6 +25,9 @@
 # and the server never compete for one core; tokio then starts one worker thread (it follows
 # the CPU affinity). PIN=0 lets the scheduler place everything.
 #
+# On a machine shared with other work, more and shorter rounds (RUNS=25 DURATION=2s) compare
+# better than few long ones: a burst of other load then hits all cases of a round alike.
+#
 # Environment: CASES ("base allowed blocked"; base is always run), RUNS (5), DURATION (10s),
 # CONNS (32), THREADS (wrk threads, 1), PIN (1), PORT (first port, 3200; one per case),
 # OUT (directory for wrk outputs, a temp dir).
