@@ -3,6 +3,11 @@
 //! (200, nothing logged), a blocked one (refused and logged), and a logged 401.
 //!
 //! `cargo bench -p seclog --features tower --bench tower_layer -- --warm-up-time 1 --measurement-time 3`
+//!
+//! For instruction counts, `TOWER_LAYER_CALLS=CASE:N` makes the binary call one case N times
+//! and exit without criterion (CASE: `baseline`, `allowed`, `blocked`, `logged`); run it
+//! under `valgrind --tool=callgrind` with two values of N and divide the difference of the
+//! totals by the difference of N (scripts/bench_tower.sh does this).
 
 use std::convert::Infallible;
 use std::future::{ready, Future};
@@ -46,7 +51,9 @@ fn handler(
     })
 }
 
-fn bench(c: &mut Criterion) {
+/// The logger and layer every case uses: one IP under a decision, one allowlisted IP whose
+/// 401s are logged without ever blocking it.
+fn setup() -> (SecurityLogger, SecurityLayer) {
     let logger = SecurityLogger::new(Config {
         db_file: ":memory:".into(),
         queue_full_policy: QueueFullPolicy::Drop,
@@ -60,8 +67,48 @@ fn bench(c: &mut Criterion) {
     .unwrap();
     logger.add_decision(Scope::Ip, "198.51.100.66", None, "bench", "bench").unwrap();
     let layer = SecurityLayer::new(logger.clone());
-    let allowed: SocketAddr = "192.0.2.10:5000".parse().unwrap();
-    let blocked: SocketAddr = "198.51.100.66:5000".parse().unwrap();
+    (logger, layer)
+}
+
+const ALLOWED: &str = "192.0.2.10:5000";
+const BLOCKED: &str = "198.51.100.66:5000";
+const LOGGED: &str = "192.0.2.11:5000";
+
+/// `TOWER_LAYER_CALLS=CASE:N`: N calls of one case, for callgrind.
+fn fixed_calls(spec: &str) {
+    let (case, n) = spec.split_once(':').expect("TOWER_LAYER_CALLS=CASE:N");
+    let n: u64 = n.parse().expect("N");
+    let (logger, layer) = setup();
+    let (status, peer, layered) = match case {
+        "baseline" => (StatusCode::OK, ALLOWED, false),
+        "allowed" => (StatusCode::OK, ALLOWED, true),
+        "blocked" => (StatusCode::OK, BLOCKED, true),
+        "logged" => (StatusCode::UNAUTHORIZED, LOGGED, true),
+        other => panic!("unknown case {other}"),
+    };
+    let peer: SocketAddr = peer.parse().unwrap();
+    if layered {
+        let mut svc = layer.layer(handler(status));
+        for _ in 0..n {
+            std::hint::black_box(now(svc.call(request(peer))).unwrap());
+        }
+    } else {
+        let mut svc = handler(status);
+        for _ in 0..n {
+            std::hint::black_box(now(svc.call(request(peer))).unwrap());
+        }
+    }
+    logger.close();
+}
+
+fn bench(c: &mut Criterion) {
+    if let Ok(spec) = std::env::var("TOWER_LAYER_CALLS") {
+        fixed_calls(&spec);
+        return;
+    }
+    let (logger, layer) = setup();
+    let allowed: SocketAddr = ALLOWED.parse().unwrap();
+    let blocked: SocketAddr = BLOCKED.parse().unwrap();
 
     let mut g = c.benchmark_group("tower_layer");
     let mut bare = handler(StatusCode::OK);
@@ -74,7 +121,7 @@ fn bench(c: &mut Criterion) {
     let mut with401 = layer.layer(handler(StatusCode::UNAUTHORIZED));
     // Every iteration logs an event (validate, redact, score, rules, queue or drop).
     g.bench_function("layer_logged_401", |b| {
-        b.iter(|| now(with401.call(request("192.0.2.11:5000".parse().unwrap()))).unwrap())
+        b.iter(|| now(with401.call(request(LOGGED.parse().unwrap()))).unwrap())
     });
     g.finish();
     let s = layer.stats();

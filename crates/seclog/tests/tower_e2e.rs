@@ -63,13 +63,12 @@ fn login(addr: SocketAddr, user: &str, password: &str) -> u16 {
     http(addr, "POST", "/login", &["Content-Type: application/json"], &body).0
 }
 
-#[test]
-fn sixth_wrong_login_is_refused_and_events_are_stored() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("app.db");
+/// Starts the example with `args`; returns the server guard and its address.
+fn start(db: &std::path::Path, args: &[&str]) -> (Server, SocketAddr) {
     let mut child = Command::new(example_binary())
         .args(["--listen", "127.0.0.1:0", "--db"])
-        .arg(&db)
+        .arg(db)
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -79,6 +78,28 @@ fn sixth_wrong_login_is_refused_and_events_are_stored() {
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
     let addr: SocketAddr = line.trim().strip_prefix("listening on ").unwrap().parse().unwrap();
+    (server, addr)
+}
+
+/// The store's events once at least `n` are there (the writer commits in batches), or after
+/// 15 s.
+fn wait_for_events(db: &std::path::Path, n: usize) -> Vec<SecurityEvent> {
+    let store = seclog_store::sqlite::SqliteStore::open(db).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let page = store.query_events(&EventFilter::default(), None, 100).unwrap();
+        if page.events.len() >= n || Instant::now() > deadline {
+            return page.events;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn sixth_wrong_login_is_refused_and_events_are_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("app.db");
+    let (server, addr) = start(&db, &[]);
 
     // The other routes, mapped by the layer.
     assert_eq!(login(addr, "demo", "demo"), 200);
@@ -101,16 +122,7 @@ fn sixth_wrong_login_is_refused_and_events_are_stored() {
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("\"blocked\""), "{body}");
 
-    // Events reach the store within a moment (the writer commits in batches).
-    let store = seclog_store::sqlite::SqliteStore::open(&db).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let events: Vec<SecurityEvent> = loop {
-        let page = store.query_events(&EventFilter::default(), None, 100).unwrap();
-        if page.events.len() >= 9 || Instant::now() > deadline {
-            break page.events;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let events = wait_for_events(&db, 9);
     drop(server);
     let of = |t: EventType| events.iter().filter(|e| e.event_type == t).collect::<Vec<_>>();
     let local = Some("127.0.0.1".parse().unwrap());
@@ -130,4 +142,23 @@ fn sixth_wrong_login_is_refused_and_events_are_stored() {
     assert_eq!(invalid.len(), 1);
     assert_eq!(invalid[0].response_status, Some(400));
     assert_eq!(events.len(), 9, "{events:#?}");
+}
+
+#[test]
+fn with_detection_an_attack_in_a_json_body_is_logged_and_the_handler_still_parses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("app.db");
+    let (server, addr) = start(&db, &["--detect-attacks"]);
+    // The body reaches the login handler intact: it parses the JSON and answers 401.
+    assert_eq!(login(addr, "admin' OR '1'='1' --", "x"), 401);
+    // The default rules ban an injection attempt's client at once.
+    assert_eq!(http(addr, "GET", "/ping", &[], "").0, 403);
+    let events = wait_for_events(&db, 2);
+    drop(server);
+    let types: Vec<EventType> = events.iter().map(|e| e.event_type).collect();
+    assert!(types.contains(&EventType::SqlInjectionAttempt), "{events:#?}");
+    assert!(types.contains(&EventType::AuthFailure), "{events:#?}");
+    let sqli = events.iter().find(|e| e.event_type == EventType::SqlInjectionAttempt).unwrap();
+    assert_eq!(sqli.details.get("detected_in"), Some(&serde_json::json!("body")));
+    assert_eq!(sqli.request_url.as_deref(), Some("/login"));
 }

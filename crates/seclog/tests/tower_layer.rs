@@ -194,6 +194,52 @@ async fn blocked_ip_is_refused_before_the_handler() {
 }
 
 #[tokio::test]
+async fn a_blocked_flood_is_counted_and_logged_once_per_interval() {
+    let clock = Arc::new(ManualClock::new(1_800_000_000));
+    let store = Arc::new(seclog_store::sqlite::SqliteStore::open_in_memory().unwrap());
+    let cfg = Config { db_file: ":memory:".into(), ..Config::default() };
+    let logger = SecurityLogger::with_store(cfg, store, clock.clone()).unwrap();
+    logger.add_decision(Scope::Ip, "198.51.100.40", None, "test", "tester").unwrap();
+    logger.add_decision(Scope::User, "mallory", None, "locked", "tester").unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let layer = SecurityLayer::new(logger.clone());
+    let svc = layer.layer(answering(200, calls.clone()));
+    for _ in 0..5 {
+        let res = svc.clone().oneshot(request("/x", "198.51.100.40")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        let mut req = request("/y", "192.0.2.41");
+        req.extensions_mut().insert(UserId("mallory".into()));
+        assert_eq!(svc.clone().oneshot(req).await.unwrap().status(), StatusCode::FORBIDDEN);
+    }
+    clock.advance(1);
+    svc.clone().oneshot(request("/x", "198.51.100.40")).await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    assert_eq!(layer.stats().blocked.load(Ordering::Relaxed), 11);
+    assert_eq!(layer.stats().blocked_not_logged.load(Ordering::Relaxed), 8);
+    logger.flush().unwrap();
+    let evs = events(&logger);
+    let by_ip: Vec<_> =
+        evs.iter().filter(|e| e.event_type == EventType::RateLimitingBlocked).collect();
+    assert_eq!(by_ip.len(), 2, "{evs:#?}");
+    let not_logged: Vec<_> =
+        by_ip.iter().map(|e| e.details.get("refusals_not_logged").cloned()).collect();
+    assert!(not_logged.contains(&Some(serde_json::json!(4))), "{not_logged:?}");
+    assert_eq!(evs.iter().filter(|e| e.event_type == EventType::ApiAccessDenied).count(), 1);
+    // Interval zero: every refusal is logged.
+    let every = SecurityLayerConfig::default().blocked_log_interval(std::time::Duration::ZERO);
+    let layer = SecurityLayer::with_config(logger.clone(), every);
+    for _ in 0..3 {
+        layer
+            .layer(answering(200, calls.clone()))
+            .oneshot(request("/z", "198.51.100.40"))
+            .await
+            .unwrap();
+    }
+    logger.flush().unwrap();
+    assert_eq!(events(&logger).len(), evs.len() + 3);
+}
+
+#[tokio::test]
 async fn locked_user_is_refused_and_logged_as_api_access_denied() {
     let logger = logger();
     logger.add_decision(Scope::User, "mallory", None, "locked", "tester").unwrap();

@@ -82,6 +82,16 @@ impl Snapshot {
         Snapshot { decisions, ips, ranges: segments(&spans), users, allow }
     }
 
+    /// The exact-address and the range decision covering `ip` (`key` is its number), active
+    /// or not.
+    fn ip_candidates(&self, ip: IpAddr, key: u128) -> [Option<&Arc<Decision>>; 2] {
+        if self.decisions.is_empty() {
+            return [None, None];
+        }
+        let range = if self.ranges.is_empty() { None } else { self.range_lookup(key) };
+        [self.ips.get(&ip), range]
+    }
+
     fn range_lookup(&self, x: u128) -> Option<&Arc<Decision>> {
         let i = self.ranges.partition_point(|(a, _, _)| *a <= x);
         let (_, b, d) = self.ranges.get(i.checked_sub(1)?)?;
@@ -387,32 +397,66 @@ impl BlockList {
     /// Whether `ip` is blocked at `now`: never when allowlisted; an IPv4-mapped IPv6 address is
     /// checked as its IPv4 address; exact-address decisions first, then ranges.
     pub fn check_ip(&self, ip: IpAddr, now: OffsetDateTime) -> Option<BlockInfo> {
+        self.check_ip_with(ip, || now)
+    }
+
+    /// [`BlockList::check_ip`] reading the time only when a decision matches `ip`: a miss
+    /// (the common case on a request path) is one snapshot load and a hash lookup per layer,
+    /// and no clock read when the list holds no decision at all.
+    pub fn check_ip_with(
+        &self,
+        ip: IpAddr,
+        now: impl FnOnce() -> OffsetDateTime,
+    ) -> Option<BlockInfo> {
         let layers = self.snap.load();
+        let mut held = layers.layers().peekable();
+        held.peek()?;
         let ip = ip.to_canonical();
         if layers.base.allow.contains(ip) {
             return None;
         }
-        let lookup = |snap: &Snapshot| -> Option<Arc<Decision>> {
-            let exact = snap.ips.get(&ip).filter(|d| d.is_active(now)).cloned();
-            if exact.is_some() || snap.ranges.is_empty() {
-                return exact;
-            }
-            snap.range_lookup(ip_to_u128(ip)).filter(|d| d.is_active(now)).cloned()
-        };
+        let key = ip_to_u128(ip);
+        // Candidates per layer, newest layer first; the clock is read only if there is one.
+        let mut found: [Option<[Option<&Arc<Decision>>; 2]>; 2 + MAX_FROZEN] =
+            [None; 2 + MAX_FROZEN];
+        let mut any = false;
+        for (slot, snap) in found.iter_mut().zip(held) {
+            let c = snap.ip_candidates(ip, key);
+            any |= c[0].is_some() || c[1].is_some();
+            *slot = Some(c);
+        }
+        if !any {
+            return None;
+        }
+        let now = now();
+        // Per layer an active exact-address decision wins over a range.
+        let active = |d: &&Arc<Decision>| d.is_active(now);
         let mut best: Option<Arc<Decision>> = None;
-        for snap in layers.layers() {
-            let found = lookup(snap);
-            best = pick(best.as_ref(), found.as_ref(), now);
+        for [exact, range] in found.iter().flatten() {
+            let hit = exact.filter(active).or_else(|| range.filter(active));
+            best = pick(best.as_ref(), hit, now);
         }
         best.map(|decision| BlockInfo { decision })
     }
 
     /// Whether `user` is blocked at `now`.
     pub fn check_user(&self, user: &str, now: OffsetDateTime) -> Option<BlockInfo> {
+        self.check_user_with(user, || now)
+    }
+
+    /// [`BlockList::check_user`] reading the time only when a decision names `user`.
+    pub fn check_user_with(
+        &self,
+        user: &str,
+        now: impl FnOnce() -> OffsetDateTime,
+    ) -> Option<BlockInfo> {
         let layers = self.snap.load();
+        let mut hits = layers.layers().filter_map(|s| s.users.get(user)).peekable();
+        hits.peek()?;
+        let now = now();
         let mut best: Option<Arc<Decision>> = None;
-        for snap in layers.layers() {
-            best = pick(best.as_ref(), snap.users.get(user), now);
+        for d in hits {
+            best = pick(best.as_ref(), Some(d), now);
         }
         best.map(|decision| BlockInfo { decision })
     }

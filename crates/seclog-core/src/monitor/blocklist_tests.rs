@@ -202,3 +202,77 @@ fn requested_prune_happens_in_compaction() {
     assert!(!list.needs_compaction());
     assert!(list.check_ip("10.0.0.2".parse().unwrap(), T0).is_some());
 }
+
+/// The eager lookup `check_ip` had before the lazy clock (reads `now` up front), over every
+/// layer.
+fn check_ip_reference(bl: &BlockList, ip: IpAddr, now: OffsetDateTime) -> Option<BlockInfo> {
+    let layers = bl.snap.load();
+    let ip = ip.to_canonical();
+    if layers.base.allow.contains(ip) {
+        return None;
+    }
+    let lookup = |snap: &Snapshot| -> Option<Arc<Decision>> {
+        let exact = snap.ips.get(&ip).filter(|d| d.is_active(now)).cloned();
+        if exact.is_some() || snap.ranges.is_empty() {
+            return exact;
+        }
+        snap.range_lookup(ip_to_u128(ip)).filter(|d| d.is_active(now)).cloned()
+    };
+    let mut best: Option<Arc<Decision>> = None;
+    for snap in layers.layers() {
+        let hit = lookup(snap);
+        best = pick(best.as_ref(), hit.as_ref(), now);
+    }
+    best.map(|decision| BlockInfo { decision })
+}
+
+#[test]
+fn a_miss_reads_no_clock() {
+    let bl = BlockList::new();
+    let never = || -> OffsetDateTime { panic!("clock read on a miss") };
+    assert!(bl.check_ip_with(ip("192.0.2.1"), never).is_none());
+    assert!(bl.check_user_with("alice", never).is_none());
+    bl.insert(dec("a", Scope::Ip, "192.0.2.9", None)).unwrap();
+    bl.insert_new(dec("u", Scope::User, "bob", None)).unwrap();
+    assert!(bl.check_ip_with(ip("192.0.2.1"), never).is_none());
+    assert!(bl.check_user_with("alice", never).is_none());
+    assert!(bl.check_ip_with(ip("192.0.2.9"), || T0).is_some());
+    assert!(bl.check_user_with("bob", || T0).is_some());
+}
+
+proptest::proptest! {
+    /// The lazy lookup answers as the eager one, for decisions in the base, frozen and recent
+    /// layers, exact and range, expired and active, with an allowlist.
+    #[test]
+    fn lazy_check_matches_the_eager_one(
+        base in proptest::collection::vec((0u8..16, proptest::option::of(0u8..4), proptest::option::of(1i64..100)), 0..8),
+        recent in proptest::collection::vec((0u8..16, proptest::option::of(0u8..4), proptest::option::of(1i64..100)), 0..8),
+        filler in 0usize..(3 * RECENT_MAX),
+        allow_last in proptest::bool::ANY,
+        probe in 0u8..16,
+        at in 0i64..120,
+    ) {
+        let allow = if allow_last { IpSet::parse(["192.0.2.15/32"]).unwrap() } else { IpSet::default() };
+        let bl = BlockList::with_allowlist(allow);
+        let to_dec = |(i, (host, prefix, until)): (usize, &(u8, Option<u8>, Option<i64>)), layer: &str| {
+            let id = format!("{layer}{i}");
+            match prefix {
+                None => dec(&id, Scope::Ip, &format!("192.0.2.{host}"), *until),
+                Some(p) => dec(&id, Scope::Range, &format!("192.0.2.{}/{}", host & !((1 << p) - 1), 32 - p), *until),
+            }
+        };
+        let base: Vec<Decision> = base.iter().enumerate().map(|d| to_dec(d, "b")).collect();
+        bl.apply(&base).unwrap();
+        for d in recent.iter().enumerate() {
+            bl.insert_new(to_dec(d, "r")).unwrap();
+            // Other addresses in between, so the decisions spread over frozen layers.
+            for j in 0..filler / 8 {
+                let other = format!("10.9.{}.{}", (d.0 * 64 + j) / 256, (d.0 * 64 + j) % 256);
+                bl.insert_new(dec(&format!("f{}-{j}", d.0), Scope::Ip, &other, None)).unwrap();
+            }
+        }
+        let now = T0 + Duration::seconds(at);
+        let addr = ip(&format!("192.0.2.{probe}"));
+        proptest::prop_assert_eq!(bl.check_ip_with(addr, || now), check_ip_reference(&bl, addr, now));
+    }
+}

@@ -1,6 +1,7 @@
 //! [`SecurityLayerConfig`]: what the layer trusts, logs and refuses.
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use http::{Extensions, StatusCode};
 use ipnet::IpNet;
@@ -49,13 +50,15 @@ pub struct SecurityLayerConfig {
     pub(crate) detect_attacks: bool,
     pub(crate) refuse_attacks: Option<StatusCode>,
     pub(crate) max_inspected_bytes: usize,
+    pub(crate) blocked_log_interval: Duration,
     pub(crate) peer_addr: PeerAddrFn,
 }
 
 impl Default for SecurityLayerConfig {
     /// No trusted proxy; 401 -> `auth_failure`, 403 -> `authorization_failure`,
     /// 429 -> `rate_limiting_trigger`, 400 -> `input_validation_violation`; blocked clients get
-    /// 403; attack detection off; 8 KiB inspected; peer from [`default_peer_addr`].
+    /// 403 and each blocked client's refusals logged at most once a second; attack detection
+    /// off; 8 KiB inspected; peer from [`default_peer_addr`].
     fn default() -> Self {
         SecurityLayerConfig {
             trusted: Trusted::default(),
@@ -69,6 +72,7 @@ impl Default for SecurityLayerConfig {
             detect_attacks: false,
             refuse_attacks: None,
             max_inspected_bytes: 8 * 1024,
+            blocked_log_interval: Duration::from_secs(1),
             peer_addr: default_peer_addr,
         }
     }
@@ -121,11 +125,29 @@ impl SecurityLayerConfig {
         self
     }
 
-    /// Runs the attack-pattern detector on the query string's parameters (off by default).
+    /// Every refusal of a blocked client is counted ([`LayerStats::blocked`]) but its
+    /// `rate_limiting_blocked` / `api_access_denied` event is logged at most once per client
+    /// (IP, or user for an account lock) and `interval` (1 s by default, whole seconds); the
+    /// next logged event counts the others in `details.refusals_not_logged`, and
+    /// [`LayerStats::blocked_not_logged`] counts them all. A blocked client's flood thus costs
+    /// the logger one event a second instead of one per request. `Duration::ZERO` logs every
+    /// refusal.
+    ///
+    /// [`LayerStats::blocked`]: super::LayerStats::blocked
+    /// [`LayerStats::blocked_not_logged`]: super::LayerStats::blocked_not_logged
+    pub fn blocked_log_interval(mut self, interval: Duration) -> Self {
+        self.blocked_log_interval = interval;
+        self
+    }
+
+    /// Runs the attack-pattern detector on the query string's parameters, and on form and
+    /// JSON bodies where [`SecurityLayer::body_inspection`] is in the stack (off by default).
     /// A finding is logged as the specific attack type (`sql_injection_attempt`,
     /// `xss_attempt`, ...); the request still reaches the handler unless
     /// [`Self::refuse_attacks`] is set. The handler's own event, if it marks the request
     /// as logged, replaces the layer's response event but not the attack event.
+    ///
+    /// [`SecurityLayer::body_inspection`]: super::SecurityLayer::body_inspection
     pub fn detect_attacks(mut self, on: bool) -> Self {
         self.detect_attacks = on;
         self
@@ -138,8 +160,9 @@ impl SecurityLayerConfig {
         self
     }
 
-    /// At most this many bytes of the query string are inspected by the detector
-    /// (8 KiB by default); a longer query is inspected up to there.
+    /// At most this many bytes of the query string, and of a request body, are inspected by
+    /// the detector (8 KiB by default); longer input is inspected up to there (a body is
+    /// still handed on whole).
     pub fn max_inspected_bytes(mut self, n: usize) -> Self {
         self.max_inspected_bytes = n;
         self

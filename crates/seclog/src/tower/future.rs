@@ -9,7 +9,7 @@ use std::task::{ready, Context, Poll};
 use http::{HeaderValue, Response};
 use pin_project_lite::pin_project;
 
-use super::layer::{Meta, Shared};
+use super::layer::{Shared, X_REQUEST_ID};
 use super::{LoggedEvent, RequestLog, UserId};
 
 /// What is needed to log the response once the inner service answers.
@@ -17,7 +17,6 @@ use super::{LoggedEvent, RequestLog, UserId};
 pub(crate) struct Pending {
     pub(crate) shared: Arc<Shared>,
     pub(crate) log: RequestLog,
-    pub(crate) meta: Meta,
 }
 
 pin_project! {
@@ -82,12 +81,13 @@ fn after<B>(p: Pending, res: &mut Response<B>) {
         p.shared.stats.handler_logged.fetch_add(1, Ordering::Relaxed);
         return;
     }
-    let user = res.extensions().get::<UserId>().map(|u| u.0.clone()).or(p.meta.user.clone());
-    p.shared.log(ty, &p.meta, &p.log, res.status(), user, None);
+    let user = res.extensions().get::<UserId>().map(|u| u.0.clone());
+    let user = user.or_else(|| p.log.meta().user.clone());
+    p.shared.log(ty, &p.log, res.status(), user, None);
     if let Some(id) = p.log.generated_id() {
-        if !res.headers().contains_key("x-request-id") {
+        if !res.headers().contains_key(X_REQUEST_ID) {
             if let Ok(v) = HeaderValue::from_str(id) {
-                res.headers_mut().insert("x-request-id", v);
+                res.headers_mut().insert(X_REQUEST_ID, v);
             }
         }
     }

@@ -5,21 +5,27 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::header::{HeaderValue, RETRY_AFTER, USER_AGENT};
-use http::{Method, Request, Response, StatusCode, Uri};
-use seclog_core::detect::detect;
+use http::header::{HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT};
+use http::uri::PathAndQuery;
+use http::{Extensions, HeaderMap, Method, Request, Response, StatusCode, Uri};
 use seclog_core::monitor::BlockInfo;
 use seclog_core::{EventInput, EventType};
 use serde_json::{json, Value};
+use time::OffsetDateTime;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::body::BodyInspectionLayer;
 use super::client_ip::client_ip;
 use super::config::{BlockedResponse, SecurityLayerConfig};
 use super::future::{Pending, ResponseFuture};
-use super::query::{percent_decode, redact_query};
+use super::query::redact_query;
+use super::scan::{str_prefix, Scan};
+use super::throttle::{Throttle, Verdict};
 use super::{RequestLog, UserId};
 use crate::logger::SecurityLogger;
+
+pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Counters of a [`SecurityLayer`] (shared by every service it made).
 #[derive(Debug, Default)]
@@ -34,6 +40,11 @@ pub struct LayerStats {
     pub attacks: AtomicU64,
     /// Responses not logged because the handler marked the request as logged.
     pub handler_logged: AtomicU64,
+    /// Refusals counted in `blocked` but not logged: the client's refusal was already logged
+    /// within [`SecurityLayerConfig::blocked_log_interval`].
+    pub blocked_not_logged: AtomicU64,
+    /// Request bodies the attack detector looked at ([`SecurityLayer::body_inspection`]).
+    pub bodies_inspected: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -41,6 +52,7 @@ pub(crate) struct Shared {
     pub(crate) logger: SecurityLogger,
     pub(crate) config: SecurityLayerConfig,
     pub(crate) stats: LayerStats,
+    throttle: Throttle,
 }
 
 /// The tower layer: `.layer(SecurityLayer::new(logger))`. Cheap to clone; every clone and
@@ -58,12 +70,21 @@ impl SecurityLayer {
 
     /// A layer with `config`.
     pub fn with_config(logger: SecurityLogger, config: SecurityLayerConfig) -> Self {
-        SecurityLayer { shared: Arc::new(Shared { logger, config, stats: LayerStats::default() }) }
+        let throttle = Throttle::new(config.blocked_log_interval);
+        let stats = LayerStats::default();
+        SecurityLayer { shared: Arc::new(Shared { logger, config, stats, throttle }) }
     }
 
     /// The layer's counters.
     pub fn stats(&self) -> &LayerStats {
         &self.shared.stats
+    }
+
+    /// The layer that runs the attack detector on form and JSON request bodies, sharing this
+    /// layer's logger, configuration and counters (see [`BodyInspectionLayer`]). It inspects
+    /// only with [`SecurityLayerConfig::detect_attacks`] on.
+    pub fn body_inspection(&self) -> BodyInspectionLayer {
+        BodyInspectionLayer::new(self.shared.clone())
     }
 }
 
@@ -104,78 +125,149 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let shared = &self.shared;
-        let config = &shared.config;
-        let peer = (config.peer_addr)(req.extensions()).map(|a| a.ip());
-        let ip = client_ip(peer, req.headers(), &config.trusted);
-        let request_id = req
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .filter(|s| !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic()))
-            .map(str::to_string);
-        let log = RequestLog::new(ip, request_id);
-        let meta = Meta {
-            method: req.method().clone(),
-            uri: req.uri().clone(),
-            user_agent: req.headers().get(USER_AGENT).cloned(),
-            user: req.extensions().get::<UserId>().map(|u| u.0.clone()),
-        };
+        let log = shared.request_log(req.method(), req.uri(), req.headers(), req.extensions());
+        let meta = log.meta();
 
-        let block = match ip.and_then(|ip| shared.logger.check_ip(ip)) {
+        // One snapshot load and one hash lookup when nothing matches; the clock is read only
+        // when a decision does.
+        let blocklist = shared.logger.blocklist();
+        let now = || shared.logger.now();
+        let block = match log.client_ip().and_then(|ip| blocklist.check_ip_with(ip, now)) {
             Some(b) => Some((b, EventType::RateLimitingBlocked)),
             None => meta
                 .user
                 .as_deref()
-                .and_then(|u| shared.logger.check_user(u))
+                .and_then(|u| blocklist.check_user_with(u, now))
                 .map(|b| (b, EventType::ApiAccessDenied)),
         };
         if let Some((info, ty)) = block {
-            shared.stats.blocked.fetch_add(1, Ordering::Relaxed);
-            let res = blocked_response::<ResBody>(shared, &info);
-            let details = json!({"decision_id": info.decision.id, "origin": info.decision.origin});
-            shared.log(ty, &meta, &log, res.status(), meta.user.clone(), Some(details));
-            return ResponseFuture::ready(res);
+            return ResponseFuture::ready(shared.refuse_blocked(info, ty, &log));
         }
 
-        if config.detect_attacks {
-            if let Some(status) = shared.inspect_query(&meta, &log) {
-                return ResponseFuture::ready(error_response(
-                    status,
-                    "rejected",
-                    "request refused",
-                ));
+        if shared.config.detect_attacks {
+            if let Some(query) = meta.query().filter(|q| !q.is_empty()) {
+                let mut scan = Scan::default();
+                scan.pairs(str_prefix(query, shared.config.max_inspected_bytes));
+                if let Some(status) = shared.report(scan, "query", &log) {
+                    return ResponseFuture::ready(error_response(status, REFUSED_BODY));
+                }
             }
         }
 
         req.extensions_mut().insert(log.clone());
         let future = self.inner.call(req);
-        ResponseFuture::pending(future, Pending { shared: shared.clone(), log, meta })
+        // The future stays small (two pointers besides the inner future): it is moved a few
+        // times on its way to the connection task.
+        ResponseFuture::pending(future, Pending { shared: shared.clone(), log })
     }
 }
 
-/// What the layer keeps of a request to log its response.
+/// What the layer keeps of a request to log its response (in the [`RequestLog`] allocation).
 #[derive(Debug)]
 pub(crate) struct Meta {
     pub(crate) method: Method,
-    pub(crate) uri: Uri,
+    /// Path and query: all that is logged of the URI (one shared-bytes clone).
+    pub(crate) path_and_query: Option<PathAndQuery>,
     pub(crate) user_agent: Option<HeaderValue>,
     pub(crate) user: Option<String>,
 }
 
+impl Meta {
+    fn query(&self) -> Option<&str> {
+        self.path_and_query.as_ref().and_then(PathAndQuery::query)
+    }
+}
+
+/// The `X-Request-Id` (when valid: non-empty, at most 128 visible ASCII characters) and the
+/// `User-Agent` of a request, in one pass over its few headers instead of two hashed lookups.
+pub(crate) fn scan_headers(headers: &HeaderMap) -> (Option<&HeaderValue>, Option<&HeaderValue>) {
+    let (mut request_id, mut user_agent) = (None, None);
+    for (name, value) in headers {
+        if name == USER_AGENT {
+            user_agent = user_agent.or(Some(value));
+        } else if name == X_REQUEST_ID {
+            request_id = request_id.or(Some(value));
+        }
+    }
+    let valid = |v: &&HeaderValue| {
+        let b = v.as_bytes();
+        !b.is_empty() && b.len() <= 128 && b.iter().all(u8::is_ascii_graphic)
+    };
+    (request_id.filter(valid), user_agent)
+}
+
 impl Shared {
+    /// The per-request state of `req`: client IP (peer or trusted proxy header), request id,
+    /// and what is kept to log its response (cheap: the URI and header value clones share
+    /// their bytes).
+    pub(crate) fn request_log(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        ext: &Extensions,
+    ) -> RequestLog {
+        let (request_id, user_agent) = scan_headers(headers);
+        let peer = (self.config.peer_addr)(ext).map(|a| a.ip());
+        let ip = client_ip(peer, headers, &self.config.trusted);
+        let meta = Meta {
+            method: method.clone(),
+            path_and_query: uri.path_and_query().cloned(),
+            user_agent: user_agent.cloned(),
+            user: ext.get::<UserId>().map(|u| u.0.clone()),
+        };
+        RequestLog::new(ip, request_id.cloned(), meta)
+    }
+
+    /// The answer to a blocked client; the refusal is counted, and logged unless this client's
+    /// refusal was already logged within the throttle interval.
+    fn refuse_blocked<B: From<String>>(
+        &self,
+        info: BlockInfo,
+        ty: EventType,
+        log: &RequestLog,
+    ) -> Response<B> {
+        let meta = log.meta();
+        self.stats.blocked.fetch_add(1, Ordering::Relaxed);
+        let now = self.logger.now();
+        let res = blocked_response::<B>(self.config.blocked, &info, now);
+        let verdict = match (ty, log.client_ip(), meta.user.as_deref()) {
+            (EventType::RateLimitingBlocked, Some(ip), _) => {
+                self.throttle.check(&ip, now.unix_timestamp())
+            }
+            (_, _, Some(user)) => self.throttle.check(user, now.unix_timestamp()),
+            _ => Verdict::Log { unlogged: 0 },
+        };
+        match verdict {
+            Verdict::Skip => {
+                self.stats.blocked_not_logged.fetch_add(1, Ordering::Relaxed);
+            }
+            Verdict::Log { unlogged } => {
+                let mut details =
+                    json!({"decision_id": info.decision.id, "origin": info.decision.origin});
+                if unlogged > 0 {
+                    details["refusals_not_logged"] = Value::from(unlogged);
+                }
+                self.log(ty, log, res.status(), meta.user.clone(), Some(details));
+            }
+        }
+        res
+    }
+
     /// Builds and hands over an event without waiting; counts the outcome.
     pub(crate) fn log(
         &self,
         ty: EventType,
-        meta: &Meta,
         log: &RequestLog,
         status: StatusCode,
         user: Option<String>,
         details: Option<Value>,
     ) {
-        let url = match meta.uri.query() {
-            Some(q) => format!("{}?{}", meta.uri.path(), redact_query(q)),
-            None => meta.uri.path().to_string(),
+        let meta = log.meta();
+        let path = meta.path_and_query.as_ref().map_or("", PathAndQuery::path);
+        let url = match meta.query() {
+            Some(q) => format!("{path}?{}", redact_query(q)),
+            None => path.to_string(),
         };
         let input = EventInput {
             event_type: ty.as_str().to_string(),
@@ -198,49 +290,45 @@ impl Shared {
         };
     }
 
-    /// Runs the detector on each query parameter; logs the most confident finding as its
-    /// attack type. Returns the refusal status when the request is to be refused.
-    fn inspect_query(&self, meta: &Meta, log: &RequestLog) -> Option<StatusCode> {
-        let query = meta.uri.query()?;
-        let limit = self.config.max_inspected_bytes;
-        let mut end = query.len().min(limit);
-        while !query.is_char_boundary(end) {
-            end -= 1;
-        }
-        let query = query.get(..end)?;
-        let mut best: Option<seclog_core::detect::Finding> = None;
-        let mut rules = Vec::new();
-        for pair in query.split('&') {
-            let value = pair.split_once('=').map_or(pair, |(_, v)| v);
-            for f in detect(&percent_decode(value)) {
-                rules.push(format!("{}:{}", f.class.as_str(), f.rule));
-                if best.as_ref().is_none_or(|b| f.confidence > b.confidence) {
-                    best = Some(f);
-                }
-            }
-        }
-        let best = best?;
+    /// Logs the most confident finding of `scan` as its attack type (`detected_in`: "query"
+    /// or "body"). Returns the refusal status when the request is to be refused.
+    pub(crate) fn report(
+        &self,
+        scan: Scan,
+        detected_in: &str,
+        log: &RequestLog,
+    ) -> Option<StatusCode> {
+        let best = scan.best?;
         self.stats.attacks.fetch_add(1, Ordering::Relaxed);
         let status = self.config.refuse_attacks.unwrap_or(StatusCode::OK);
-        let details = json!({"detected_in": "query", "indicators": rules});
-        self.log(best.class.event_type(), meta, log, status, meta.user.clone(), Some(details));
+        let details = json!({"detected_in": detected_in, "indicators": scan.indicators});
+        let user = log.meta().user.clone();
+        self.log(best.class.event_type(), log, status, user, Some(details));
         self.config.refuse_attacks
     }
 }
 
-fn blocked_response<B: From<String>>(shared: &Shared, info: &BlockInfo) -> Response<B> {
-    match shared.config.blocked {
-        BlockedResponse::Forbidden => {
-            error_response(StatusCode::FORBIDDEN, "blocked", "access from this client is blocked")
-        }
+/// The body of the answer to a blocked client.
+const BLOCKED_BODY: &str =
+    r#"{"error":{"code":"blocked","message":"access from this client is blocked"}}"#;
+/// The body of the 429 answer to a blocked client.
+const RETRY_BODY: &str =
+    r#"{"error":{"code":"blocked","message":"too many requests; retry later"}}"#;
+/// The body of the answer to a request refused for an attack pattern.
+pub(crate) const REFUSED_BODY: &str =
+    r#"{"error":{"code":"rejected","message":"request refused"}}"#;
+
+fn blocked_response<B: From<String>>(
+    how: BlockedResponse,
+    info: &BlockInfo,
+    now: OffsetDateTime,
+) -> Response<B> {
+    match how {
+        BlockedResponse::Forbidden => error_response(StatusCode::FORBIDDEN, BLOCKED_BODY),
         BlockedResponse::TooManyRequests => {
-            let mut res = error_response(
-                StatusCode::TOO_MANY_REQUESTS,
-                "blocked",
-                "too many requests; retry later",
-            );
+            let mut res = error_response(StatusCode::TOO_MANY_REQUESTS, RETRY_BODY);
             if let Some(until) = info.until() {
-                let secs = (until - shared.logger.now()).as_seconds_f64().ceil().max(1.0);
+                let secs = (until - now).as_seconds_f64().ceil().max(1.0);
                 // Saturating float-to-int conversion: an absurd `until` cannot panic.
                 let secs = secs as u64;
                 res.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
@@ -250,9 +338,9 @@ fn blocked_response<B: From<String>>(shared: &Shared, info: &BlockInfo) -> Respo
     }
 }
 
-fn error_response<B: From<String>>(status: StatusCode, code: &str, message: &str) -> Response<B> {
-    let body = json!({"error": {"code": code, "message": message}}).to_string();
-    let mut res = Response::new(B::from(body));
+/// A JSON error answer with a fixed body.
+pub(crate) fn error_response<B: From<String>>(status: StatusCode, body: &str) -> Response<B> {
+    let mut res = Response::new(B::from(body.to_owned()));
     *res.status_mut() = status;
     res.headers_mut()
         .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));

@@ -10,9 +10,11 @@
 //!    logger's block list (a lock-free read, no I/O). A blocked client gets 403, or 429 with
 //!    `Retry-After` ([`BlockedResponse`]), and `{"error":{"code":"blocked",...}}`; the
 //!    rejection is counted in [`LayerStats::blocked`] and logged as `rate_limiting_blocked`
-//!    (IP) or `api_access_denied` (user). The inner service is not called;
+//!    (IP) or `api_access_denied` (user), at most once per client and second
+//!    ([`SecurityLayerConfig::blocked_log_interval`]). The inner service is not called;
 //! 3. optionally runs the attack detector on the query parameters
-//!    ([`SecurityLayerConfig::detect_attacks`]);
+//!    ([`SecurityLayerConfig::detect_attacks`]), and with [`BodyInspectionLayer`]
+//!    ([`SecurityLayer::body_inspection`]) on form and JSON bodies;
 //! 4. after the inner service, logs responses whose status is mapped (401 `auth_failure`,
 //!    403 `authorization_failure`, 429 `rate_limiting_trigger`, 400
 //!    `input_validation_violation` by default) with method, URL (secret-looking query
@@ -35,6 +37,12 @@
 //! `into_make_service_with_connect_info::<SocketAddr>()` and tell the layer where axum puts it:
 //! `SecurityLayerConfig::default().peer_addr(|e| e.get::<ConnectInfo<SocketAddr>>().map(|c| c.0))`
 //! (see `examples/axum_login.rs`). Without a peer address no IP is checked or logged.
+//!
+//! **With axum**, wrap the whole router (`layer.layer(router)`, served through
+//! `axum::ServiceExt::into_make_service_with_connect_info`): blocked clients are refused
+//! before routing and each request costs one service call. `Router::layer(layer)` works too,
+//! but axum then wraps every route and clones and boxes the layered route on each request,
+//! which about doubles the layer's cost (docs/benchmarks-tower.md).
 //!
 //! ```
 //! use std::net::SocketAddr;
@@ -65,18 +73,22 @@
 //! [tower]: https://docs.rs/tower
 //! [`SecurityLogger::try_log_event`]: crate::SecurityLogger::try_log_event
 
+mod body;
 mod client_ip;
 mod config;
 mod future;
 mod layer;
 mod query;
+mod scan;
+mod throttle;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use http::Extensions;
+use http::{Extensions, HeaderValue};
 
+pub use body::{BodyFuture, BodyInspectionLayer, BodyInspectionService, InspectedBody};
 pub use client_ip::normalize_ip;
 pub use config::{default_peer_addr, BlockedResponse, PeerAddrFn, SecurityLayerConfig};
 pub use future::ResponseFuture;
@@ -105,18 +117,26 @@ pub struct RequestLog(Arc<RequestLogInner>);
 struct RequestLogInner {
     ip: Option<IpAddr>,
     logged: AtomicBool,
-    request_id: Option<String>,
+    /// A valid `X-Request-Id` (non-empty, at most 128 visible ASCII characters).
+    request_id: Option<HeaderValue>,
     generated: OnceLock<String>,
+    /// What the layer logs of the request.
+    meta: layer::Meta,
 }
 
 impl RequestLog {
-    fn new(ip: Option<IpAddr>, request_id: Option<String>) -> Self {
+    fn new(ip: Option<IpAddr>, request_id: Option<HeaderValue>, meta: layer::Meta) -> Self {
         RequestLog(Arc::new(RequestLogInner {
             ip,
             logged: AtomicBool::new(false),
             request_id,
             generated: OnceLock::new(),
+            meta,
         }))
+    }
+
+    fn meta(&self) -> &layer::Meta {
+        &self.0.meta
     }
 
     /// The client address the layer resolved (peer or trusted-proxy header).
@@ -137,7 +157,7 @@ impl RequestLog {
 
     /// The request's correlation id: its `X-Request-Id`, or an id generated once.
     pub fn correlation_id(&self) -> &str {
-        match &self.0.request_id {
+        match self.0.request_id.as_ref().and_then(|v| v.to_str().ok()) {
             Some(id) => id,
             None => self.0.generated.get_or_init(|| uuid::Uuid::now_v7().to_string()),
         }

@@ -44,8 +44,12 @@ pub fn redact_query(query: &str) -> Cow<'_, str> {
     Cow::Owned(parts.join("&"))
 }
 
-/// Decodes `%XX` and `+` (form encoding); invalid escapes are kept as they are.
-pub(crate) fn percent_decode(s: &str) -> String {
+/// Decodes `%XX` and `+` (form encoding); invalid escapes are kept as they are. Borrowed
+/// when there is nothing to decode.
+pub(crate) fn percent_decode(s: &str) -> Cow<'_, str> {
+    if !s.bytes().any(|b| b == b'%' || b == b'+') {
+        return Cow::Borrowed(s);
+    }
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -66,7 +70,7 @@ pub(crate) fn percent_decode(s: &str) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 #[cfg(test)]
@@ -86,6 +90,8 @@ mod tests {
     #[test]
     fn decoding() {
         assert_eq!(percent_decode("a+b%20c%3Cd%zz%"), "a b c<d%zz%");
+        assert!(matches!(percent_decode("plain"), Cow::Borrowed("plain")));
+        assert_eq!(percent_decode("%E2%82%AC%FF"), "\u{20ac}\u{fffd}");
     }
 
     proptest! {
