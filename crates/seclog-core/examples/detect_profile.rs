@@ -20,10 +20,16 @@ fn main() {
     if std::env::args().nth(1).as_deref() == Some("loop") {
         // For `perf stat` / `valgrind --tool=callgrind`: 10 x N detections over the mix
         // (N = second argument, default 100,000).
+        // A third argument restricts the loop to the input with that index (0-9).
         let rounds: usize = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+        let only: Option<usize> = std::env::args().nth(3).and_then(|a| a.parse().ok());
+        let chosen: Vec<&str> = match only {
+            Some(i) => inputs.get(i).into_iter().copied().collect(),
+            None => inputs.to_vec(),
+        };
         let mut n = 0;
         for _ in 0..rounds {
-            for s in inputs {
+            for s in &chosen {
                 n += detect(std::hint::black_box(s)).len();
             }
         }

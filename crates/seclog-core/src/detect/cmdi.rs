@@ -1,6 +1,10 @@
 //! Command injection: shell token analysis (separators, substitutions, command words).
 
 use super::patterns::{KeywordScan, Kw, PatternSet};
+use super::prefilter::{
+    Features, BACKSLASH, BACKTICK, BANG, BRACE, BRACKET, DASH, DOLLAR, GT, LPAREN, LT, PAREN, PCT,
+    QUOTE, SEP, SLASH, TILDE,
+};
 use super::sql_lex::find_seq;
 use super::sqli::Hit;
 use std::collections::HashSet;
@@ -11,8 +15,10 @@ use std::sync::LazyLock;
 
 use super::cmd_words::{STRONG_CMDS, TOOL_FAMILIES, WEAK_CMDS};
 
-/// Judge `s` (normalised, lower-case) for command injection.
-pub(crate) fn detect_cmdi(s: &[u8], kw: &KeywordScan<'_>) -> Option<Hit> {
+/// Judge `s` (normalised, lower-case) for command injection. `f` holds the byte kinds of `s`
+/// (each rule below runs only when the bytes it needs occur; the shell view only drops bytes,
+/// so a byte absent from `s` is absent from it too).
+pub(crate) fn detect_cmdi(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option<Hit> {
     let mut best: Option<Hit> = None;
     let mut hit = |h: Hit| {
         if best.is_none_or(|b: Hit| h.1 > b.1) {
@@ -21,7 +27,8 @@ pub(crate) fn detect_cmdi(s: &[u8], kw: &KeywordScan<'_>) -> Option<Hit> {
     };
     // Shell view: drop quoting tricks (`c''at`, `c\at`, `w"h"o`) and empty `$@`; borrowed
     // when there is nothing to drop.
-    let tricks = s.iter().any(|&c| matches!(c, b'\\' | b'$' | b'\'' | b'"'));
+    let tricks = f.any(BACKSLASH | DOLLAR | QUOTE)
+        && s.iter().any(|&c| matches!(c, b'\\' | b'$' | b'\'' | b'"'));
     let owned;
     let v: &[u8] = if tricks {
         owned = shell_view(s);
@@ -29,22 +36,33 @@ pub(crate) fn detect_cmdi(s: &[u8], kw: &KeywordScan<'_>) -> Option<Hit> {
     } else {
         s
     };
-    if let Some(h) = shell_syntax(v, (!tricks).then_some(kw)) {
+    // Shell syntax needs `$`, `(`, `<`, `>`, `%` or a back-quote, or a slash (`/dev/tcp/`,
+    // glob-bracketed paths).
+    if f.any(DOLLAR | PAREN | LT | GT | PCT | BACKTICK | SLASH) {
+        if let Some(h) = shell_syntax(v, f, (!tricks).then_some(kw)) {
+            hit(h);
+        }
+    }
+    if let Some(h) = command_words(v, f.any(SEP)) {
         hit(h);
     }
-    if let Some(h) = command_words(v) {
+    if f.any(PCT) {
+        if let Some(h) = windows_for(v) {
+            hit(h);
+        }
+    }
+    let dash_c = if f.any(DASH | SLASH) { shell_dash_c(v) } else { None };
+    let tilde = || if f.any(TILDE) { dir_stack(v) } else { None };
+    let bang = || if f.any(BANG) { history_event(v) } else { None };
+    if let Some(h) = dash_c.or_else(tilde).or_else(bang) {
         hit(h);
     }
-    if let Some(h) = windows_for(v) {
-        hit(h);
+    if f.any(BACKSLASH) {
+        if let Some(h) = escaped_command(s) {
+            hit(h);
+        }
     }
-    if let Some(h) = shell_dash_c(v).or_else(|| dir_stack(v)).or_else(|| history_event(v)) {
-        hit(h);
-    }
-    if let Some(h) = escaped_command(s) {
-        hit(h);
-    }
-    if v.contains(&b'{') {
+    if f.any(BRACE) {
         if let Some(h) = brace_command(v) {
             hit(h);
         }
@@ -79,11 +97,11 @@ pub(crate) const PATTERNS: &[(&[u8], &str, f32)] = &[
 ];
 
 /// `kw` is the shared keyword scan when `v` is the normalised input itself.
-fn shell_syntax(v: &[u8], kw: Option<&KeywordScan<'_>>) -> Option<Hit> {
+fn shell_syntax(v: &[u8], f: Features, kw: Option<&KeywordScan<'_>>) -> Option<Hit> {
     let mut found: Option<Hit> = None;
     // Every syntax pattern holds `$`, `(`, `<`, `%` or `/dev/`.
-    let possible = v.iter().any(|c| matches!(c, b'$' | b'(' | b'<' | b'%'))
-        || find_seq(v, 0, b"/dev/").is_some();
+    let possible =
+        f.any(DOLLAR | LPAREN | LT | PCT) || (f.any(SLASH) && find_seq(v, 0, b"/dev/").is_some());
     let _ = possible && {
         let record = |p: &'static [u8], start: usize| {
             // Shellshock is a value opening with `() {`; `name() {` defines a function.
@@ -105,6 +123,14 @@ fn shell_syntax(v: &[u8], kw: Option<&KeywordScan<'_>>) -> Option<Hit> {
     };
     if found.is_some() {
         return found;
+    }
+    // `$(`, `${`, `<(`, `>(`, a back-quote, or `/` with a glob bracket.
+    if !(f.any(BACKTICK)
+        || (f.any(DOLLAR) && f.any(LPAREN | BRACE))
+        || (f.any(LT | GT) && f.any(LPAREN))
+        || (f.any(SLASH) && f.any(BRACKET)))
+    {
+        return None;
     }
     let mut i = 0;
     while let Some(&c) = v.get(i) {
@@ -392,10 +418,12 @@ pub(crate) fn windows_if(seg: &[u8]) -> Option<Hit> {
     }
 }
 
-fn command_words(v: &[u8]) -> Option<Hit> {
+/// `seps`: whether `v` holds a separator at all (else only the start of the value is a segment).
+fn command_words(v: &[u8], seps: bool) -> Option<Hit> {
     // Start of input, then after every separator.
     let mut best: Option<Hit> = None;
-    for p in 0..v.len() {
+    let last = if seps { v.len() } else { v.len().min(1) };
+    for p in 0..last {
         let seg_start = p == 0 || v.get(p - 1).is_some_and(|&c| is_sep(c));
         if !seg_start {
             continue;

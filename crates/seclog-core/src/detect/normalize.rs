@@ -31,18 +31,21 @@ impl Normalized {
 /// and ASCII case folding.
 pub fn normalise(input: &str) -> Normalized {
     let mut out = Normalized::default();
-    // Fast path: nothing to decode, no NUL and no full-width lead byte — one lower-casing copy.
-    if !input
-        .bytes()
-        .any(|b| matches!(b, b'%' | b'&' | b'\\' | b'+' | 0xc0 | 0xc1 | 0xe0 | 0 | 0xef))
+    let bytes = input.as_bytes();
+    // Fast path: nothing decodes, no NUL and no full-width lead byte — one lower-casing copy.
+    let special = |b: &u8| matches!(b, b'%' | b'&' | b'\\' | b'+' | 0xc0 | 0xc1 | 0xe0 | 0 | 0xef);
+    if !bytes.iter().any(special)
+        || (!bytes.iter().any(|&b| b == 0 || b == 0xef) && !decodes(bytes, true))
     {
-        out.bytes = input.bytes().map(|b| b.to_ascii_lowercase()).collect();
+        let mut v = bytes.to_vec();
+        v.make_ascii_lowercase();
+        out.bytes = v;
         return out;
     }
-    let mut cur: Vec<u8> = input.as_bytes().to_vec();
+    let mut cur: Vec<u8> = bytes.to_vec();
     let mut plus_as_space = true;
     for _ in 0..MAX_ROUNDS {
-        if !cur.iter().any(|&b| matches!(b, b'%' | b'&' | b'\\' | b'+' | 0xc0 | 0xc1 | 0xe0)) {
+        if !decodes(&cur, plus_as_space) {
             break;
         }
         let mut next = url_decode(&cur, plus_as_space);
@@ -61,6 +64,36 @@ pub fn normalise(input: &str) -> Normalized {
     finish(&mut cur, &mut out);
     out.bytes = cur;
     out
+}
+
+/// Would a decoding round change `s`? True when it holds a `%XX` / `%uXXXX` escape, a `+`
+/// (first round only), an HTML entity, a `\uXXXX` / `\xHH` escape or an overlong UTF-8 lead
+/// byte. (A `&` that starts no entity, as in a query string, decodes nothing.) Every byte that
+/// can start a decoding is checked, so a `false` means the round would return `s` unchanged.
+fn decodes(s: &[u8], plus_as_space: bool) -> bool {
+    let mut i = 0;
+    while let Some(&b) = s.get(i) {
+        let hit = match b {
+            b'%' => {
+                hex_n(s, i + 1, 2).is_some()
+                    || (matches!(s.get(i + 1), Some(b'u' | b'U')) && hex_n(s, i + 2, 4).is_some())
+            }
+            b'+' => plus_as_space,
+            b'&' => parse_entity(s, i + 1).is_some(),
+            b'\\' => match s.get(i + 1) {
+                Some(b'u' | b'U') => hex_n(s, i + 2, 4).is_some(),
+                Some(b'x' | b'X') => hex_n(s, i + 2, 2).is_some(),
+                _ => false,
+            },
+            0xc0 | 0xc1 | 0xe0 => true,
+            _ => false,
+        };
+        if hit {
+            return true;
+        }
+        i += 1;
+    }
+    false
 }
 
 fn hex_val(b: u8) -> Option<u8> {

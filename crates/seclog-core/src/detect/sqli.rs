@@ -1,8 +1,9 @@
 //! SQL injection: lex the input in three quoting contexts and judge the token sequences.
 
 use super::patterns::{KeywordScan, Kw};
-use super::prefilter::{Features, DOT, PAREN, UNDERSCORE};
+use super::prefilter::{Features, PAREN, UNDERSCORE};
 use super::sql_extra::{break_expression, sql_extras};
+use super::sql_gate::{self, SqlWords};
 use super::sql_lex::find_seq;
 use super::sql_lex::{lex, Ctx, Tok, MAX_TOKENS};
 
@@ -15,10 +16,19 @@ fn is_value(t: Tok) -> bool {
 
 /// Judge `s` (normalised, lower-case) for SQL injection.
 pub(crate) fn detect_sqli(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option<Hit> {
-    let mut best: Option<Hit> = metadata_probe(s, f, kw).or_else(|| sql_extras(s, f));
     // One token (letters, digits, `. _ @ $`: `select@`, an e-mail address) is not judged by the
     // token rules: a rule of the detector, not only a gate, so it holds ungated too.
     let single = if f == Features::all() { Features::of(s) } else { f }.sql_single_token();
+    // One pass over the words: may the token judge or the statement shapes fire at all? (A
+    // single token has no blank or quote, so only a word with `_` can make a shape.)
+    let words = if f == Features::all() {
+        SqlWords { trigger: true, shape: true }
+    } else if single {
+        SqlWords { trigger: false, shape: f.any(UNDERSCORE) }
+    } else {
+        sql_gate::scan(s, f)
+    };
+    let mut best: Option<Hit> = metadata_probe(s, f, kw).or_else(|| sql_extras(s, f, words));
     if single {
         return best;
     }
@@ -35,6 +45,9 @@ pub(crate) fn detect_sqli(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option
         if q != 0 && !s.contains(&q) {
             continue;
         }
+        if f != Features::all() && !sql_gate::judge_possible(s, ctx, words) {
+            continue;
+        }
         lex(s, ctx, &mut buf);
         if let Some(h) = judge(&buf, ctx, s) {
             if best.is_none_or(|b| h.1 > b.1) {
@@ -49,7 +62,7 @@ pub(crate) fn detect_sqli(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option
 }
 
 /// Tokens with comments removed (comments kept only as a flag at their position).
-fn judge(t: &[Tok], ctx: Ctx, s: &[u8]) -> Option<Hit> {
+pub(crate) fn judge(t: &[Tok], ctx: Ctx, s: &[u8]) -> Option<Hit> {
     let at = |k: usize| t.get(k).copied();
     // Index of the next non-comment token at or after k.
     let skip_c = |mut k: usize| {
@@ -466,6 +479,9 @@ pub(crate) const CATALOGS: &[&[u8]] = &[
     b"schema_name",
 ];
 
+/// Parts of which every [`CATALOGS`] name without `_` holds one.
+const CATALOG_PARTS: &[&[u8]] = &[b"sys", b"db", b"mysql", b"northwind"];
+
 /// Metadata functions probed by injection: `database()`, `db_name()`, `version()`, ...
 pub(crate) const META_FUNCS: &[&[u8]] = &[
     b"database",
@@ -486,12 +502,10 @@ pub(crate) const META_FUNCS: &[&[u8]] = &[
 ];
 
 fn metadata_probe(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option<Hit> {
-    // Every catalogue name holds `_`, `.`, `sys`, `db` or is `northwind`; every metadata probe
-    // needs `(`.
-    let catalog_possible = f.any(UNDERSCORE | DOT)
-        || find_seq(s, 0, b"sys").is_some()
-        || find_seq(s, 0, b"db").is_some()
-        || find_seq(s, 0, b"northwind").is_some();
+    // Every catalogue name holds `_` or one of [`CATALOG_PARTS`] (unit-tested); every metadata
+    // probe needs `(`.
+    let catalog_possible =
+        f.any(UNDERSCORE) || CATALOG_PARTS.iter().any(|p| find_seq(s, 0, p).is_some());
     if !catalog_possible && !f.any(PAREN) {
         return None;
     }
@@ -557,4 +571,18 @@ fn prose_then_hash(s: &[u8], ctx: Ctx) -> bool {
     let after = s.get(p + 1..).unwrap_or_default();
     let hash = after.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'#');
     hash && before.trim_ascii().contains(&b' ')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CATALOGS, CATALOG_PARTS};
+
+    /// The gate before the catalogue scan holds for every catalogue name.
+    #[test]
+    fn catalog_gate_covers_every_name() {
+        for c in CATALOGS {
+            let part = CATALOG_PARTS.iter().any(|p| c.windows(p.len()).any(|w| w == *p));
+            assert!(c.contains(&b'_') || part, "{c:?}");
+        }
+    }
 }

@@ -220,6 +220,31 @@ mod props {
         }
 
         #[test]
+        fn prefilter_gates_never_change_the_result_on_punctuation(
+            s in "(union|select|or|and|xp_x|1and|order|by|like|mod|sleep|document|window|cookie|innerhtml|etc|ini|ht|\\.|-|/|\\*|<|>|=|:|@|'|\"|`|\\(|\\)|\\[|;|#|&|\\||\\$|\\{|\\}|~|!|%|\\\\|,|\\?|[a-z]|[0-9]| |\n|\t){0,16}"
+        ) {
+            let n = normalise(&s);
+            prop_assert_eq!(analyse(&n, &s, true), analyse(&n, &s, false), "{}", s);
+        }
+
+        /// The SQL gate is a necessary condition of the token judge, in every quoting context.
+        #[test]
+        fn sql_gate_never_hides_a_judgement(
+            s in "(union|select|drop|or|and|xor|div|xp_x|1and|3\\.2union|order|group|by|limit|having|into|outfile|waitfor|delay|like|in|is|mod|sleep|from|where|\\.|-|/|\\*|<|>|=|!|@|'|\"|`|\\(|\\)|;|#|&|\\||,|[a-z]|[0-9]| |\n){0,14}"
+        ) {
+            let b = normalise(&s).bytes;
+            let f = prefilter::Features::of(&b);
+            let words = sql_gate::scan(&b, f);
+            let mut buf = Vec::new();
+            for ctx in [sql_lex::Ctx::None, sql_lex::Ctx::Single, sql_lex::Ctx::Double] {
+                if !sql_gate::judge_possible(&b, ctx, words) {
+                    sql_lex::lex(&b, ctx, &mut buf);
+                    prop_assert_eq!(sqli::judge(&buf, ctx, &b), None, "{:?} {:?}", s, ctx);
+                }
+            }
+        }
+
+        #[test]
         fn prefilter_gates_never_change_the_result_on_any_text(s in "\\PC{0,80}") {
             let n = normalise(&s);
             prop_assert_eq!(analyse(&n, &s, true), analyse(&n, &s, false));

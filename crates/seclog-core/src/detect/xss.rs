@@ -1,8 +1,11 @@
 //! Cross-site scripting: a small HTML tokeniser looking at tags, attributes and URL schemes.
 
 use super::patterns::{KeywordScan, Kw, PatternSet};
-use super::prefilter::{Features, COLON, DASH, DOT, EQ, LT, OTHER, PAREN, QUOTE, SLASH, WS};
+use super::prefilter::{
+    Features, BACKTICK, BANG, BRACKET, COLON, DASH, DOT, EQ, HIGH, LPAREN, LT, QUOTE, SLASH, WS,
+};
 use super::sql_lex::find_seq;
+use super::sql_lex::memchr;
 use super::sqli::Hit;
 use std::sync::LazyLock;
 
@@ -161,7 +164,7 @@ pub(crate) fn detect_xss(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option<
         }
     };
     let mut i = 0;
-    while let Some(p) = s.get(i..).and_then(|r| r.iter().position(|&c| c == b'<')) {
+    while let Some(p) = s.get(i..).filter(|_| f.any(LT)).and_then(|r| memchr(b'<', r)) {
         let lt = i + p;
         i = lt + 1;
         if let Some(h) = judge_tag(s, lt + 1) {
@@ -177,10 +180,14 @@ pub(crate) fn detect_xss(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option<
             hit(h);
         }
     }
-    if let Some(h) = scheme(s) {
-        hit(h);
+    if f.any(COLON) {
+        if let Some(h) = scheme(s) {
+            hit(h);
+        }
     }
-    if f.any(DOT | PAREN | DASH | LT | OTHER)
+    // Every sink holds `.`, `(`, `-` or `<`.
+    let sink_bytes = f.any(DOT | LPAREN | DASH | LT);
+    if sink_bytes
         && kw.any(Kw::Sink, |_, p| {
             // A path segment named after a sink (`/manual/document.cookie`) is not script.
             p == 0 || s.get(p - 1) != Some(&b'/')
@@ -188,12 +195,17 @@ pub(crate) fn detect_xss(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option<
     {
         hit(("xss.script_sink", 0.8));
     }
-    // JavaScript rules need a call `(`, a back-quote, `[`/`!`/a high byte (classed OTHER) or `-`
-    // (UTF-7); sinks split by blanks or comments need a `.` and a blank or `/`.
-    if f.any(PAREN | QUOTE | DASH | OTHER) || (f.any(DOT) && f.any(WS | SLASH)) {
+    // JavaScript rules need a call `(`, a back-quote, `[` (computed access, JSFuck), `-`
+    // (UTF-7) or a high byte (high-bit ASCII); sinks split by blanks or comments need the
+    // view to differ from the text (a blank or `/*`).
+    let js_rules = f.any(LPAREN | BACKTICK | BRACKET | DASH | HIGH);
+    let compact_sinks = sink_bytes && f.any(WS | SLASH);
+    if js_rules || compact_sinks {
         let v = super::js::js_view(s);
-        if let Some(h) = super::js::detect_js(s, &v) {
-            hit(h);
+        if js_rules {
+            if let Some(h) = super::js::detect_js(s, &v) {
+                hit(h);
+            }
         }
         if v.len() != s.len() && SINK_SET.any(&v, |_, p| p == 0 || v.get(p - 1) != Some(&b'/')) {
             hit(("xss.script_sink", 0.8));
@@ -203,19 +215,22 @@ pub(crate) fn detect_xss(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option<
         s,
         f.any(LT),
         f.any(QUOTE) && f.any(EQ),
-        f.any(PAREN),
-        f.any(COLON | OTHER),
+        f.any(LPAREN),
+        f.any(COLON | BANG),
     );
     if let Some(h) = extra {
         hit(h);
     }
-    if let Some(p) = find_seq(s, 0, b"expression") {
-        let before = s.get(..p).unwrap_or_default();
-        let after = s.get(p + 10..).unwrap_or_default();
-        let colon = before.iter().rev().find(|c| !c.is_ascii_whitespace()) == Some(&b':');
-        let paren = after.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'(');
-        if colon && paren {
-            hit(("xss.css_expression", 0.85));
+    // CSS `: expression(`.
+    if f.any(COLON) && f.any(LPAREN) {
+        if let Some(p) = find_seq(s, 0, b"expression") {
+            let before = s.get(..p).unwrap_or_default();
+            let after = s.get(p + 10..).unwrap_or_default();
+            let colon = before.iter().rev().find(|c| !c.is_ascii_whitespace()) == Some(&b':');
+            let paren = after.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'(');
+            if colon && paren {
+                hit(("xss.css_expression", 0.85));
+            }
         }
     }
     best
