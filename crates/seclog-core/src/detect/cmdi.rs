@@ -75,12 +75,37 @@ static SYNTAX_SET: LazyLock<PatternSet> = LazyLock::new(|| {
         LazyLock::new(|| PATTERNS.iter().map(|p| p.0).collect());
     PatternSet::new(PATS.as_slice())
 });
-static STRONG_SET: LazyLock<WordSet> = LazyLock::new(|| STRONG_CMDS.iter().copied().collect());
-static WEAK_SET: LazyLock<WordSet> = LazyLock::new(|| WEAK_CMDS.iter().copied().collect());
+static STRONG_SET: LazyLock<WordSet> = LazyLock::new(|| WordSet::new(STRONG_CMDS));
+static WEAK_SET: LazyLock<WordSet> = LazyLock::new(|| WordSet::new(WEAK_CMDS));
 
 /// Command-word set with FNV-1a hashing (the words are short and trusted, so SipHash's DoS
-/// resistance buys nothing and costs most of the lookup).
-type WordSet = HashSet<&'static [u8], BuildHasherDefault<Fnv>>;
+/// resistance buys nothing and costs most of the lookup), behind a filter on the length and
+/// first letter that turns most other words away without hashing them.
+struct WordSet {
+    set: HashSet<&'static [u8], BuildHasherDefault<Fnv>>,
+    /// Bit `first byte & 31` of entry `min(len, 31)` is set for every word of the set.
+    filter: [u32; 32],
+}
+
+impl WordSet {
+    fn new(words: &[&'static [u8]]) -> Self {
+        let mut filter = [0u32; 32];
+        for w in words {
+            if let (Some(slot), Some(&c)) = (filter.get_mut(w.len().min(31)), w.first()) {
+                *slot |= 1 << (c & 31);
+            }
+        }
+        Self { set: words.iter().copied().collect(), filter }
+    }
+
+    fn contains(&self, w: &[u8]) -> bool {
+        let maybe = match (self.filter.get(w.len().min(31)), w.first()) {
+            (Some(bits), Some(&c)) => bits & (1 << (c & 31)) != 0,
+            _ => false,
+        };
+        maybe && self.set.contains(w)
+    }
+}
 
 pub(crate) const PATTERNS: &[(&[u8], &str, f32)] = &[
     (b"${ifs", "cmdi.ifs_expansion", 0.95),
@@ -97,11 +122,16 @@ pub(crate) const PATTERNS: &[(&[u8], &str, f32)] = &[
 ];
 
 /// `kw` is the shared keyword scan when `v` is the normalised input itself.
+///
+/// The gate before the keyword scan is unit-tested against [`PATTERNS`].
 fn shell_syntax(v: &[u8], f: Features, kw: Option<&KeywordScan<'_>>) -> Option<Hit> {
     let mut found: Option<Hit> = None;
-    // Every syntax pattern holds `$`, `(`, `<`, `%` or `/dev/`.
-    let possible =
-        f.any(DOLLAR | LPAREN | LT | PCT) || (f.any(SLASH) && find_seq(v, 0, b"/dev/").is_some());
+    // Every syntax pattern holds `$`, `()`, `<<<`, `%` or `/dev/`.
+    let possible = f.is_all()
+        || f.any(DOLLAR | PCT)
+        || (f.any(LPAREN) && find_seq(v, 0, b"()").is_some())
+        || (f.any(LT) && find_seq(v, 0, b"<<<").is_some())
+        || (f.any(SLASH) && find_seq(v, 0, b"/dev/").is_some());
     let _ = possible && {
         let record = |p: &'static [u8], start: usize| {
             // Shellshock is a value opening with `() {`; `name() {` defines a function.
@@ -301,6 +331,12 @@ fn shell_args(after: &[u8]) -> bool {
 /// Rules that can fire on a segment made of letters, digits, blanks and `=` only: cmd.exe `if`,
 /// shell `alias name=...`, and a command prefix (`time`, `nohup`, ...) before a command word.
 pub(crate) fn start_rules(seg: &[u8]) -> Option<Hit> {
+    // Each rule opens with its word: `if`, `alias` or a prefix command (blanks and, for `if`,
+    // slashes before it).
+    let first = seg.iter().find(|c| !c.is_ascii_whitespace() && **c != b'/');
+    if !first.is_some_and(|c| matches!(c, b'i' | b'a' | b't' | b'n' | b's' | b'd' | b'x' | b'e')) {
+        return None;
+    }
     windows_if(seg).or_else(|| alias_definition(seg)).or_else(|| prefixed_command(seg))
 }
 
@@ -420,62 +456,71 @@ pub(crate) fn windows_if(seg: &[u8]) -> Option<Hit> {
 
 /// `seps`: whether `v` holds a separator at all (else only the start of the value is a segment).
 fn command_words(v: &[u8], seps: bool) -> Option<Hit> {
-    // Start of input, then after every separator.
+    // Start of input, then after every separator (a segment may be empty: `;;`).
     let mut best: Option<Hit> = None;
-    let last = if seps { v.len() } else { v.len().min(1) };
-    for p in 0..last {
-        let seg_start = p == 0 || v.get(p - 1).is_some_and(|&c| is_sep(c));
-        if !seg_start {
-            continue;
+    let mut p = 0;
+    while p < v.len() {
+        segment(v, p, &mut best);
+        if !seps {
+            break;
         }
-        let seg = v.get(p..).unwrap_or_default();
-        let after_sep = p > 0;
-        if let Some((w, after, had_path)) = first_command(seg) {
-            let weak = WEAK_SET.contains(w);
-            let args = shell_args(after);
-            let blank = after.iter().all(u8::is_ascii_whitespace);
-            // `;base64,` (data URL), `;charset=`: a parameter, not a command.
-            if matches!(after.first(), Some(b',' | b'=')) {
-                continue;
-            }
-            // A strong command at the start of the value with an option later (`ansible all
-            // -m ping`), or a hyphenated tool name with any argument.
-            let option = after.split(u8::is_ascii_whitespace).any(|a| a.len() > 1 && a[0] == b'-');
-            let tool = w.contains(&b'-') && !blank;
-            let args = args || (!weak && (option || tool));
-            // A value that is one command line ending in a newline (`visudo\n`, `cscli alerts
-            // list\n`): submitted to be run as a line.
-            let line = !after_sep
-                && !weak
-                && after.last() == Some(&b'\n')
-                && after.iter().filter(|&&c| c == b'\n').count() == 1;
-            let conf = match (after_sep, weak, args || had_path) {
-                (false, false, _) if line => Some(0.75),
-                (true, false, _) => Some(0.9),
-                (true, true, true) => Some(0.85),
-                // At the very start a command needs a real argument, not just a word.
-                (false, _, _) if blank => None,
-                (false, _, true) if had_path => Some(0.85),
-                (false, false, true) => Some(0.75),
-                (false, true, true) => Some(0.7),
-                _ => None,
-            };
-            if let Some(c) = conf {
-                let rule =
-                    if after_sep { "cmdi.chained_command" } else { "cmdi.command_invocation" };
-                if best.is_none_or(|b: Hit| c > b.1) {
-                    best = Some((rule, c));
-                }
-            }
-        }
-        if let Some(h) = binary_path(seg) {
-            best = Some(h);
-        }
-        if let Some(h) = start_rules(seg) {
-            best = Some(h);
+        match v.get(p..).and_then(|r| r.iter().position(|&c| is_sep(c))) {
+            Some(q) => p += q + 1,
+            None => break,
         }
     }
     best
+}
+
+/// The rules for the command segment starting at `p`, updating `best` (out of line, so the
+/// separator search in [`command_words`] stays a tight loop).
+#[inline(never)]
+fn segment(v: &[u8], p: usize, best: &mut Option<Hit>) {
+    let seg = v.get(p..).unwrap_or_default();
+    let after_sep = p > 0;
+    if let Some((w, after, had_path)) = first_command(seg) {
+        let weak = WEAK_SET.contains(w);
+        let args = shell_args(after);
+        let blank = after.iter().all(u8::is_ascii_whitespace);
+        // `;base64,` (data URL), `;charset=`: a parameter, not a command.
+        if matches!(after.first(), Some(b',' | b'=')) {
+            return;
+        }
+        // A strong command at the start of the value with an option later (`ansible all
+        // -m ping`), or a hyphenated tool name with any argument.
+        let option = after.split(u8::is_ascii_whitespace).any(|a| a.len() > 1 && a[0] == b'-');
+        let tool = w.contains(&b'-') && !blank;
+        let args = args || (!weak && (option || tool));
+        // A value that is one command line ending in a newline (`visudo\n`, `cscli alerts
+        // list\n`): submitted to be run as a line.
+        let line = !after_sep
+            && !weak
+            && after.last() == Some(&b'\n')
+            && after.iter().filter(|&&c| c == b'\n').count() == 1;
+        let conf = match (after_sep, weak, args || had_path) {
+            (false, false, _) if line => Some(0.75),
+            (true, false, _) => Some(0.9),
+            (true, true, true) => Some(0.85),
+            // At the very start a command needs a real argument, not just a word.
+            (false, _, _) if blank => None,
+            (false, _, true) if had_path => Some(0.85),
+            (false, false, true) => Some(0.75),
+            (false, true, true) => Some(0.7),
+            _ => None,
+        };
+        if let Some(c) = conf {
+            let rule = if after_sep { "cmdi.chained_command" } else { "cmdi.command_invocation" };
+            if best.is_none_or(|b: Hit| c > b.1) {
+                *best = Some((rule, c));
+            }
+        }
+    }
+    if let Some(h) = binary_path(seg) {
+        *best = Some(h);
+    }
+    if let Some(h) = start_rules(seg) {
+        *best = Some(h);
+    }
 }
 
 /// Windows `for [/d|/r|/l|/f ...] %v in (...) do cmd`.
@@ -507,10 +552,11 @@ const SHELLS: &[&[u8]] =
 /// command string anywhere in the value.
 fn shell_dash_c(v: &[u8]) -> Option<Hit> {
     let mut from = 0;
-    while let Some(p) = find_seq(v, from, b"c") {
-        from = p + 1;
-        let flag = p.checked_sub(1).and_then(|i| v.get(i)).copied();
-        if !matches!(flag, Some(b'-' | b'/')) {
+    // Each `c` after a `-` or `/` (searched by the flag byte, rarer than `c` in text).
+    while let Some(q) = v.get(from..).and_then(|r| r.iter().position(|&c| c == b'-' || c == b'/')) {
+        let p = from + q + 1;
+        from = p;
+        if v.get(p) != Some(&b'c') {
             continue;
         }
         if !v.get(p + 1).is_some_and(|c| matches!(c, b' ' | b',' | b'\t' | b'"' | b'\'')) {
@@ -582,4 +628,31 @@ fn shell_view(s: &[u8]) -> Vec<u8> {
         i += 1;
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PATTERNS;
+
+    /// The first-letter gate of `start_rules` holds for every prefix command.
+    #[test]
+    fn start_rules_gate_covers_the_prefix_commands() {
+        for w in super::PREFIX_CMDS.iter().chain([&b"if"[..], b"alias"].iter()) {
+            assert!(b"iatnsdxe".contains(&w[0]), "{w:?}");
+        }
+    }
+
+    /// The gate before the shell-syntax keyword scan holds for every pattern.
+    #[test]
+    fn syntax_gate_covers_every_pattern() {
+        for (p, _, _) in PATTERNS {
+            let has = |x: &[u8]| p.windows(x.len()).any(|w| w == x);
+            let ok = p.contains(&b'$')
+                || p.contains(&b'%')
+                || has(b"()")
+                || has(b"<<<")
+                || has(b"/dev/");
+            assert!(ok, "{p:?}");
+        }
+    }
 }

@@ -3,11 +3,9 @@
 //! Works on a "JS view" of the normalised input with whitespace and `/* */` comments removed,
 //! since JavaScript ignores both between tokens (`document /*x*/ . cookie`).
 
-use super::patterns::PatternSet;
 use super::sql_lex::find_seq;
 use super::sqli::Hit;
 use std::borrow::Cow;
-use std::sync::LazyLock;
 
 /// Functions that run code or open dialogs, called directly or as a tagged template.
 const CALLS: &[&[u8]] = &[
@@ -27,11 +25,15 @@ const CALLS: &[&[u8]] = &[
 const GLOBALS: &[&[u8]] =
     &[b"document", b"window", b"self", b"top", b"parent", b"frames", b"globalthis", b"this"];
 
-static CALL_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(CALLS));
-static GLOBAL_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(GLOBALS));
+fn ident(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$'
+}
 
-fn ident(b: Option<&u8>) -> bool {
-    b.is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'$')
+/// The identifier (`[a-z0-9_$]` run) that ends just before `end` in `v`.
+fn ident_before(v: &[u8], end: usize) -> &[u8] {
+    let head = v.get(..end).unwrap_or_default();
+    let len = head.iter().rev().take_while(|c| ident(**c)).count();
+    head.get(end - len..).unwrap_or_default()
 }
 
 /// `s` without whitespace and `/* ... */` comments (borrowed when there are none).
@@ -66,26 +68,27 @@ pub(crate) fn detect_js(s: &[u8], v: &[u8]) -> Option<Hit> {
             _ => {}
         }
     }
-    // `alert(1)`, `eval(...)`, `alert`1``, `new Function(...)`.
+    // `alert(1)`, `eval(...)`, `alert`1``, `new Function(...)`: the identifier before a `(` or
+    // back-quote is a listed call (`newfunction` may have anything before it).
     let call = (paren || tick)
-        && CALL_SET.any(v, |name, p| {
-            let before = p.checked_sub(1).and_then(|i| v.get(i));
-            let after = v.get(p + name.len());
-            let prefixed_new = name == b"newfunction";
-            (prefixed_new || !ident(before)) && matches!(after, Some(b'(' | b'`'))
+        && v.iter().enumerate().any(|(p, c)| {
+            matches!(c, b'(' | b'`') && {
+                let name = ident_before(v, p);
+                CALLS.contains(&name) || name.ends_with(b"newfunction")
+            }
         });
     if call {
         return Some(("xss.js_call", 0.85));
     }
-    // `self["alert"]`, `(document)["cookie"]`, `window[...]`.
+    // `self["alert"]`, `(document)["cookie"]`, `window[...]`: a listed global, closing
+    // parentheses, then `[` and a quote.
     let global = bracket
-        && GLOBAL_SET.any(v, |name, p| {
-            let before = p.checked_sub(1).and_then(|i| v.get(i));
-            let mut j = p + name.len();
-            while v.get(j) == Some(&b')') {
-                j += 1;
+        && v.iter().enumerate().any(|(p, c)| {
+            *c == b'[' && matches!(v.get(p + 1), Some(b'"' | b'\'')) && {
+                let close =
+                    v.get(..p).map_or(0, |r| r.iter().rev().take_while(|c| **c == b')').count());
+                GLOBALS.contains(&ident_before(v, p - close))
             }
-            !ident(before) && v.get(j) == Some(&b'[') && matches!(v.get(j + 1), Some(b'"' | b'\''))
         });
     if global {
         return Some(("xss.js_computed_global", 0.85));

@@ -134,11 +134,12 @@ pub(crate) fn detect_path(
     // its own pass.
     // Without a slash only the dotted file names can match: skip the keyword scan unless a
     // dot starts one of their extensions.
-    let sensitive = (f.any(SLASH) || dotted_name_possible(&s))
-        && match &s {
-            std::borrow::Cow::Borrowed(_) => kw.any(Kw::Sensitive, check),
-            std::borrow::Cow::Owned(folded) => SENSITIVE_SET.any(folded, check),
-        };
+    let sensitive =
+        (f.is_all() || (f.any(SLASH) && slashed_name_possible(&s)) || dotted_name_possible(&s))
+            && match &s {
+                std::borrow::Cow::Borrowed(_) => kw.any(Kw::Sensitive, check),
+                std::borrow::Cow::Owned(folded) => SENSITIVE_SET.any(folded, check),
+            };
     if sensitive {
         hit(("path.sensitive_file", if climbs > 0 { 0.95 } else { 0.85 }));
     }
@@ -169,6 +170,46 @@ fn dotted_name_possible(s: &[u8]) -> bool {
         from += p + 1;
     }
     false
+}
+
+/// The word right before the first slash of every [`SENSITIVE`] name with a slash inside it
+/// (`etc/passwd`, `web-inf/`), and what follows the slash of those that start with one
+/// (`/.git/`, `/root/`).
+const BEFORE_SLASH: &[&[u8]] = &[
+    b"etc",
+    b"proc",
+    b"sys",
+    b"var",
+    b"windows",
+    b"winnt",
+    b"system32",
+    b"inetpub",
+    b"inf",
+    b"ssh",
+];
+const AFTER_SLASH: &[&[u8]] = &[b".git/", b".svn/", b".env", b"root/"];
+
+/// Could a [`SENSITIVE`] name with a slash occur in `s`: is a slash preceded by one of
+/// [`BEFORE_SLASH`] or followed by one of [`AFTER_SLASH`]?
+fn slashed_name_possible(s: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(p) = s.get(from..).and_then(|r| memchr(b'/', r)) {
+        let i = from + p;
+        if slash_anchor(s, i) {
+            return true;
+        }
+        from = i + 1;
+    }
+    false
+}
+
+#[inline(never)]
+fn slash_anchor(s: &[u8], i: usize) -> bool {
+    let head = s.get(..i).unwrap_or_default();
+    let len = head.iter().rev().take_while(|c| c.is_ascii_alphanumeric()).count();
+    let word = head.get(i - len..).unwrap_or_default();
+    let tail = s.get(i + 1..).unwrap_or_default();
+    BEFORE_SLASH.contains(&word) || AFTER_SLASH.iter().any(|a| tail.starts_with(a))
 }
 
 /// Does the value start with dots that climb (`../x`, `....//x`, `..;/x`), not an ellipsis?
@@ -230,9 +271,11 @@ fn system_path(s: &[u8]) -> Option<Hit> {
 fn hex_path_chars(s: &[u8]) -> bool {
     let is_hex_char =
         |p: usize| s.get(p..p + 4).is_some_and(|w| matches!(w, b"0x2e" | b"0x2f" | b"0x5c"));
-    let mut from = 0;
-    while let Some(p) = find_seq(s, from, b"0x") {
-        from = p + 2;
+    // Searched by the `x`, rarer than the `0` in text with numbers.
+    let mut from = 1;
+    while let Some(q) = s.get(from..).and_then(|r| memchr(b'x', r)) {
+        let p = from + q - 1;
+        from = p + 3;
         if !is_hex_char(p) {
             continue;
         }
@@ -246,16 +289,28 @@ fn hex_path_chars(s: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{dotted_name_possible, SENSITIVE};
+    use super::{dotted_name_possible, hex_path_chars, slashed_name_possible, SENSITIVE};
 
-    /// The gate before the keyword scan holds for every sensitive name: it has a slash, or it
-    /// needs one before it (`id_rsa`), or a dot starts one of the listed extensions.
+    /// The gates before the keyword scan hold for every sensitive name: a slash in it is
+    /// anchored, it needs one before it (`id_rsa`), or a dot starts a listed extension.
     #[test]
-    fn dotted_gate_covers_every_sensitive_name() {
+    fn gates_cover_every_sensitive_name() {
         for p in SENSITIVE {
             let needs_slash = !p.contains(&b'/') && !p.starts_with(b".");
             let bare_word = needs_slash && !p.contains(&b'.');
-            assert!(p.contains(&b'/') || bare_word || dotted_name_possible(p), "{p:?}");
+            let slashed = p.contains(&b'/') && slashed_name_possible(p);
+            assert!(slashed || bare_word || dotted_name_possible(p), "{p:?}");
+        }
+        assert!(!slashed_name_possible(b"/account/statements/2024/03?page=2"));
+    }
+
+    #[test]
+    fn hex_spelled_dots_and_slashes() {
+        for s in ["0x2e0x2e0x2f", "x0x5c0x2e./", "0x2e/", "..0x2f0x2f"] {
+            assert!(hex_path_chars(s.as_bytes()), "{s}");
+        }
+        for s in ["0x2e is a dot", "x", "0x", "0xff0x2e", "100x200"] {
+            assert!(!hex_path_chars(s.as_bytes()), "{s}");
         }
     }
 }

@@ -9,7 +9,7 @@
 //! comment it sits in, so a `false` is a proof and a `true` only means "lex and judge".
 //! `tests.rs` checks by property test that the gate never hides a finding.
 
-use super::prefilter::{Features, HASH, LPAREN, UNDERSCORE};
+use super::prefilter::{Features, HASH, LPAREN};
 use super::sql_lex::Ctx;
 
 /// What one pass over the words of the input found.
@@ -19,65 +19,126 @@ pub(crate) struct SqlWords {
     pub(crate) trigger: bool,
     /// A word the statement-shape pass (`sql_shapes::word_shapes`) reacts to.
     pub(crate) shape: bool,
+    /// A word that starts a database catalogue name (`information_schema`, `sys` of
+    /// `sys.tables`, `mysql` of `mysql.user`).
+    pub(crate) catalog: bool,
+    /// A metadata function name followed by `(` (`version (`, `database(`).
+    pub(crate) meta: bool,
 }
 
-/// Word kinds for the gate.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum G {
-    /// Not a word the judge or the shapes react to.
-    None,
-    /// Logical operator, UNION, statement, clause, `into outfile`, `exec master..`.
-    Trigger,
-    /// A statement the shape pass reacts to as well.
-    TriggerShape,
-    /// Only the shape pass reacts (`case`, `as`).
-    Shape,
-    /// A time/file/error function: fires only as a call, so only with a `(`.
-    Danger,
-}
-
-/// Classify one word (a run of `[a-z0-9_]`).
-fn class(w: &[u8]) -> G {
-    match w {
-        b"and" | b"or" | b"xor" | b"div" | b"union" | b"having" | b"order" | b"limit"
-        | b"outfile" | b"dumpfile" | b"master" | b"declare" | b"shutdown" | b"waitfor"
-        | b"replace" | b"grant" | b"revoke" | b"merge" | b"call" | b"handler" | b"load"
-        | b"show" | b"backup" | b"select" => G::Trigger,
-        b"insert" | b"update" | b"delete" | b"drop" | b"create" | b"alter" | b"exec"
-        | b"execute" | b"truncate" | b"rename" | b"procedure" | b"group" => G::TriggerShape,
-        b"case" | b"as" => G::Shape,
-        b"sleep"
-        | b"benchmark"
-        | b"pg_sleep"
-        | b"load_file"
-        | b"extractvalue"
-        | b"updatexml"
-        | b"xp_cmdshell"
-        | b"sp_executesql"
-        | b"receive_message"
-        | b"get_host_address"
-        | b"request"
-        | b"exp"
-        | b"geometrycollection"
-        | b"polygon"
-        | b"multipoint"
-        | b"name_const"
-        | b"randomblob"
-        | b"get_lock"
-        | b"sn"
-        | b"openrowset"
-        | b"opendatasource"
-        | b"xp_dirtree"
-        | b"lo_import"
-        | b"pg_read_file"
-        | b"sys_eval"
-        | b"sys_exec"
-        | b"make_set"
-        | b"elt" => G::Danger,
-        _ if w.starts_with(b"xp_") || w.starts_with(b"sp_") => G::Trigger,
-        _ if w.first().is_some_and(u8::is_ascii_digit) && glued_keyword(w) => G::Trigger,
-        _ => G::None,
+impl SqlWords {
+    /// Every flag set: no gate.
+    pub(crate) fn all() -> Self {
+        Self { trigger: true, shape: true, catalog: true, meta: true }
     }
+}
+
+/// Word kinds (bits).
+const TRIGGER: u8 = 1;
+const SHAPE: u8 = 1 << 1;
+/// A time/file/error function: fires only as a call, so only with a `(`.
+const DANGER: u8 = 1 << 2;
+const CATALOG: u8 = 1 << 3;
+const META: u8 = 1 << 4;
+
+/// Words the judge reacts to besides the lexer's statement keywords: logical operators,
+/// UNION, clause keywords, `into outfile|dumpfile`, `exec master..`.
+const TRIGGER_WORDS: &[&[u8]] = &[
+    b"and",
+    b"or",
+    b"xor",
+    b"div",
+    b"union",
+    b"having",
+    b"order",
+    b"group",
+    b"limit",
+    b"procedure",
+    b"outfile",
+    b"dumpfile",
+    b"master",
+];
+
+/// Words the statement shapes start from (`alter table`, `insert into`, `case when`, `x as "y"
+/// from`, ...).
+const SHAPE_WORDS: &[&[u8]] = &[
+    b"alter",
+    b"create",
+    b"drop",
+    b"truncate",
+    b"rename",
+    b"exec",
+    b"execute",
+    b"procedure",
+    b"update",
+    b"insert",
+    b"delete",
+    b"case",
+    b"group",
+    b"as",
+];
+
+/// Bucket of a word in [`TABLE`]: its length, first and last byte.
+fn bucket(w: &[u8]) -> usize {
+    let first = usize::from(w.first().copied().unwrap_or(0));
+    let last = usize::from(w.last().copied().unwrap_or(0));
+    (w.len().wrapping_mul(31) ^ first.wrapping_mul(7) ^ last.wrapping_mul(13)) & 255
+}
+
+type Table = Vec<Vec<(&'static [u8], u8)>>;
+
+/// Every word of the lists above and of the lexer's and probes' lists, with its kinds, hashed
+/// by [`bucket`].
+static TABLE: std::sync::LazyLock<Table> = std::sync::LazyLock::new(|| {
+    let mut t: Table = vec![Vec::new(); 256];
+    let mut add = |w: &'static [u8], bits: u8| {
+        let b = &mut t[bucket(w)];
+        match b.iter_mut().find(|(x, _)| *x == w) {
+            Some(e) => e.1 |= bits,
+            None => b.push((w, bits)),
+        }
+    };
+    for w in TRIGGER_WORDS.iter().chain(super::sql_lex::STMT) {
+        add(w, TRIGGER);
+    }
+    for w in SHAPE_WORDS {
+        add(w, SHAPE);
+    }
+    // `dbms_lock.sleep(`: the word before `(` is the last dotted segment.
+    for w in super::sql_lex::DANGER_FUNC {
+        add(last_segment(w), DANGER);
+    }
+    // `mysql.user`, `sys.tables`, `master..sysdatabases`: the word that starts the name.
+    for w in super::sqli::CATALOGS {
+        add(w.split(|&c| c == b'.').next().unwrap_or(w), CATALOG);
+    }
+    for w in super::sqli::META_FUNCS {
+        add(w.strip_prefix(b"@@").unwrap_or(w), META);
+    }
+    for w in super::sql_shapes::SQL_ONLY_WORDS {
+        add(w, SHAPE);
+    }
+    t
+});
+
+fn last_segment(w: &'static [u8]) -> &'static [u8] {
+    w.rsplit(|&c| c == b'.').next().unwrap_or(w)
+}
+
+/// The kinds of one word (a run of `[a-z0-9_]`).
+fn class(w: &[u8]) -> u8 {
+    let Some(&first) = w.first() else { return 0 };
+    if w.len() < 2 {
+        return 0;
+    }
+    if first.is_ascii_digit() {
+        return if glued_keyword(w) { TRIGGER } else { 0 };
+    }
+    // `xp_cmdshell`, `sp_executesql`: system procedures are calls without `(`.
+    if w.starts_with(b"xp_") || w.starts_with(b"sp_") {
+        return TRIGGER | SHAPE;
+    }
+    TABLE.get(bucket(w)).and_then(|b| b.iter().find(|(x, _)| *x == w)).map_or(0, |e| e.1)
 }
 
 /// A number glued to a joining keyword (`1union`, `2and`, `1e0select`): the lexer splits it.
@@ -91,28 +152,57 @@ fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
+const OTHER_BYTE: u8 = 0;
+const WORD_BYTE: u8 = 1;
+/// `-`, `/`, `&`, `|`, `(`, `)`: the bytes [`scan`] looks at besides words.
+const MARK_BYTE: u8 = 2;
+
+static BYTE: [u8; 256] = {
+    let mut t = [OTHER_BYTE; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || c == b'_' {
+            t[b] = WORD_BYTE;
+        }
+        b += 1;
+    }
+    t[b'-' as usize] = MARK_BYTE;
+    t[b'/' as usize] = MARK_BYTE;
+    t[b'&' as usize] = MARK_BYTE;
+    t[b'|' as usize] = MARK_BYTE;
+    t[b'(' as usize] = MARK_BYTE;
+    t[b')' as usize] = MARK_BYTE;
+    t
+};
+
 /// One pass over `s`: its words, comment openers (`--`, `/*`, `#`), `&&`, `||` and whether a
 /// `)` closes more than was opened.
 pub(crate) fn scan(s: &[u8], f: Features) -> SqlWords {
-    let mut out = SqlWords { trigger: f.any(HASH), shape: f.any(UNDERSCORE) };
+    let mut out = SqlWords { trigger: f.any(HASH), ..SqlWords::default() };
     let paren = f.any(LPAREN);
     let mut depth: i64 = 0;
     let mut i = 0;
     while let Some(&b) = s.get(i) {
-        if is_word(b) {
+        let kind = BYTE[usize::from(b)];
+        if kind == OTHER_BYTE {
+            i += 1;
+            continue;
+        }
+        if kind == WORD_BYTE {
             let start = i;
-            while s.get(i).copied().is_some_and(is_word) {
+            while s.get(i).is_some_and(|&c| BYTE[usize::from(c)] == WORD_BYTE) {
                 i += 1;
             }
-            match class(s.get(start..i).unwrap_or_default()) {
-                G::None => {}
-                G::Trigger => out.trigger = true,
-                G::TriggerShape => {
-                    out.trigger = true;
-                    out.shape = true;
+            let bits = class(s.get(start..i).unwrap_or_default());
+            if bits != 0 {
+                out.trigger |= bits & TRIGGER != 0 || (paren && bits & DANGER != 0);
+                out.shape |= bits & SHAPE != 0;
+                out.catalog |= bits & CATALOG != 0;
+                if paren && bits & META != 0 {
+                    let rest = s.get(i..).unwrap_or_default();
+                    out.meta |= rest.iter().find(|c| **c != b' ') == Some(&b'(');
                 }
-                G::Shape => out.shape = true,
-                G::Danger => out.trigger |= paren,
             }
             continue;
         }
@@ -178,22 +268,38 @@ fn breakout_word(w: &[u8]) -> bool {
     matches!(
         w,
         b"like" | b"rlike" | b"regexp" | b"between" | b"in" | b"is" | b"sounds" | b"glob" | b"mod"
-    ) || !matches!(class(w), G::None | G::Shape | G::Danger)
+    ) || class(w) & TRIGGER != 0
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{class, G};
+    use super::{class, scan, DANGER, META, SHAPE, TRIGGER};
+    use crate::detect::prefilter::Features;
 
     /// Every statement keyword and dangerous function of the lexer is known to the gate.
     #[test]
     fn gate_knows_the_lexer_keywords() {
         for w in super::super::sql_lex::STMT {
-            assert!(matches!(class(w), G::Trigger | G::TriggerShape), "{w:?}");
+            assert!(class(w) & TRIGGER != 0, "{w:?}");
         }
         for w in super::super::sql_lex::DANGER_FUNC {
-            let last = w.rsplit(|&c| c == b'.').next().unwrap_or(w);
-            assert!(!matches!(class(last), G::None | G::Shape), "{w:?}");
+            assert!(class(super::last_segment(w)) & (DANGER | TRIGGER) != 0, "{w:?}");
         }
+        assert_eq!(class(b"version"), META);
+        assert_eq!(class(b"xp_dirtree") & (TRIGGER | SHAPE), TRIGGER | SHAPE);
+        assert_eq!(class(b"hello"), 0);
+    }
+
+    /// Catalogue names and metadata calls are found as words.
+    #[test]
+    fn scan_finds_catalogues_and_metadata_calls() {
+        let w = |s: &str| scan(s.as_bytes(), Features::of(s.as_bytes()));
+        for s in super::super::sqli::CATALOGS {
+            let s = std::str::from_utf8(s).unwrap_or_default();
+            assert!(w(s).catalog, "{s}");
+        }
+        assert!(w("select @@version ()").meta);
+        assert!(!w("the version is 2").meta);
+        assert!(!w("john.smith@example.com").catalog);
     }
 }

@@ -255,7 +255,7 @@ fn boundary_number(s: &[u8]) -> Option<Hit> {
 
 /// Identifiers that exist only in SQL dialects (time-delay, large-object, file, network and
 /// introspection functions and procedures): their mention anywhere is an injection probe.
-const SQL_ONLY_WORDS: &[&[u8]] = &[
+pub(crate) const SQL_ONLY_WORDS: &[&[u8]] = &[
     b"pg_sleep",
     b"pg_read_file",
     b"pg_ls_dir",
