@@ -3,6 +3,7 @@
 //! Works on a "JS view" of the normalised input with whitespace and `/* */` comments removed,
 //! since JavaScript ignores both between tokens (`document /*x*/ . cookie`).
 
+use super::prefilter::{Features, BACKTICK, BRACKET, DASH, HIGH, LPAREN};
 use super::sql_lex::find_seq;
 use super::sqli::Hit;
 use std::borrow::Cow;
@@ -56,44 +57,105 @@ pub(crate) fn js_view(s: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(v)
 }
 
-/// Judge the JS view `v` (and the normalised text `s`) for script-context XSS.
-pub(crate) fn detect_js(s: &[u8], v: &[u8]) -> Option<Hit> {
-    // One pass for the three bytes the rules below need.
-    let (mut paren, mut tick, mut bracket) = (false, false, false);
-    for &c in v {
-        match c {
-            b'(' => paren = true,
-            b'`' => tick = true,
-            b'[' => bracket = true,
-            _ => {}
+/// The identifier before `end` in `s` with whitespace skipped (as the JS view reads it): its
+/// last 12 bytes, and whether it is longer.
+fn ident_before_blanks(s: &[u8], end: usize) -> ([u8; 12], usize, bool) {
+    let mut buf = [0u8; 12];
+    let mut n = 0;
+    let mut i = end;
+    while let Some(&c) = i.checked_sub(1).and_then(|j| s.get(j)) {
+        i -= 1;
+        if c.is_ascii_whitespace() {
+            continue;
+        }
+        if !ident(c) {
+            break;
+        }
+        if n == buf.len() {
+            return (buf, n, true);
+        }
+        n += 1;
+        if let Some(slot) = buf.get_mut(12 - n) {
+            *slot = c;
         }
     }
-    // `alert(1)`, `eval(...)`, `alert`1``, `new Function(...)`: the identifier before a `(` or
-    // back-quote is a listed call (`newfunction` may have anything before it).
-    let call = (paren || tick)
-        && v.iter().enumerate().any(|(p, c)| {
-            matches!(c, b'(' | b'`') && {
+    (buf, n, false)
+}
+
+/// A listed call (`alert`, ..., any identifier ending in `newfunction`) before a `(` or
+/// back-quote: on the JS view `v`, or on `s` with whitespace skipped when `v` is `None` (no
+/// comments to drop).
+fn listed_call(s: &[u8], v: Option<&[u8]>) -> bool {
+    let t = v.unwrap_or(s);
+    let mut from = 0;
+    while let Some(q) = t.get(from..).and_then(|r| r.iter().position(|&c| c == b'(' || c == b'`')) {
+        let p = from + q;
+        from = p + 1;
+        let hit = match v {
+            Some(v) => {
                 let name = ident_before(v, p);
                 CALLS.contains(&name) || name.ends_with(b"newfunction")
             }
-        });
-    if call {
+            None => {
+                let (buf, n, long) = ident_before_blanks(s, p);
+                let name = buf.get(buf.len() - n..).unwrap_or_default();
+                (!long && CALLS.contains(&name)) || name.ends_with(b"newfunction")
+            }
+        };
+        if hit {
+            return true;
+        }
+    }
+    false
+}
+
+/// A listed global, closing parentheses, then `[` and a quote (`self["alert"]`,
+/// `(document)["cookie"]`): on the JS view `v`, or on `s` with whitespace skipped.
+fn computed_global(s: &[u8], v: Option<&[u8]>) -> bool {
+    let t = v.unwrap_or(s);
+    let blank = |c: &&u8| v.is_none() && c.is_ascii_whitespace();
+    let mut from = 0;
+    while let Some(q) = t.get(from..).and_then(|r| r.iter().position(|&c| c == b'[')) {
+        let p = from + q;
+        from = p + 1;
+        let after = t.get(p + 1..).unwrap_or_default().iter().find(|c| !blank(c));
+        if !matches!(after, Some(b'"' | b'\'')) {
+            continue;
+        }
+        // Back over blanks and `)`.
+        let head = t.get(..p).unwrap_or_default();
+        let skip = head.iter().rev().take_while(|c| blank(c) || **c == b')').count();
+        let end = p - skip;
+        let hit = match v {
+            Some(v) => GLOBALS.contains(&ident_before(v, end)),
+            None => {
+                let (buf, n, long) = ident_before_blanks(s, end);
+                !long && GLOBALS.contains(&buf.get(buf.len() - n..).unwrap_or_default())
+            }
+        };
+        if hit {
+            return true;
+        }
+    }
+    false
+}
+
+/// Judge the normalised text `s` for script-context XSS. `v` is the JS view (whitespace and
+/// comments dropped) when it was built — needed when `s` has comments or a back-quote —
+/// and `f` the byte kinds of `s`.
+pub(crate) fn detect_js(s: &[u8], v: Option<&[u8]>, f: Features) -> Option<Hit> {
+    let (paren, tick, bracket) = (f.any(LPAREN), f.any(BACKTICK), f.any(BRACKET));
+    // `alert(1)`, `eval(...)`, `alert`1``, `new Function(...)`: the identifier before a `(` or
+    // back-quote is a listed call (`newfunction` may have anything before it).
+    if (paren || tick) && listed_call(s, v) {
         return Some(("xss.js_call", 0.85));
     }
-    // `self["alert"]`, `(document)["cookie"]`, `window[...]`: a listed global, closing
-    // parentheses, then `[` and a quote.
-    let global = bracket
-        && v.iter().enumerate().any(|(p, c)| {
-            *c == b'[' && matches!(v.get(p + 1), Some(b'"' | b'\'')) && {
-                let close =
-                    v.get(..p).map_or(0, |r| r.iter().rev().take_while(|c| **c == b')').count());
-                GLOBALS.contains(&ident_before(v, p - close))
-            }
-        });
-    if global {
+    // `self["alert"]`, `(document)["cookie"]`, `window[...]`.
+    if bracket && computed_global(s, v) {
         return Some(("xss.js_computed_global", 0.85));
     }
     // Tagged-template calls: `[].sort.call`${alert}``, `Reflect.apply.call``.
+    let v = v.unwrap_or(s);
     if tick && (find_seq(v, 0, b".call`").is_some() || find_seq(v, 0, b".apply`").is_some()) {
         return Some(("xss.js_template_call", 0.85));
     }
@@ -107,7 +169,7 @@ pub(crate) fn detect_js(s: &[u8], v: &[u8]) -> Option<Hit> {
         return Some(("xss.jsfuck", 0.85));
     }
     // UTF-7 encoded tag: `+ADw-script+AD4-` (the `+` may be decoded to a blank).
-    let utf7 = s.contains(&b'-')
+    let utf7 = f.any(DASH)
         && [b"+adw-".as_slice(), b" adw-"].iter().any(|pat| {
             find_seq(s, 0, pat).is_some_and(|p| {
                 s.get(p + 5).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'/')
@@ -117,7 +179,7 @@ pub(crate) fn detect_js(s: &[u8], v: &[u8]) -> Option<Hit> {
         return Some(("xss.utf7_tag", 0.85));
     }
     // US-ASCII with the high bit set (`\xbcscript\xbe` = `<script>` | 0x80).
-    if let Some(p) = s.iter().position(|&c| c == 0xbc) {
+    if let Some(p) = s.iter().position(|&c| c == 0xbc).filter(|_| f.any(HIGH)) {
         let rest = s.get(p + 1..).unwrap_or_default();
         let name = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
         if name > 0 && rest.get(name) == Some(&0xbe) {

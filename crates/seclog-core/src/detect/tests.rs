@@ -244,6 +244,20 @@ mod props {
             }
         }
 
+        /// Without comments, the JavaScript rules read the text with blanks skipped exactly as
+        /// they read the JS view.
+        #[test]
+        fn js_rules_without_view_match_the_view(
+            s in "(alert|eval|newfunction|self|window|document|\\(|\\)|\\[|\\]|'|\"|`|\\.|-|!|\\+|[a-z]| |\n|\t){0,16}"
+        ) {
+            let b = normalise(&s).bytes;
+            let f = prefilter::Features::of(&b);
+            if sql_lex::find_seq(&b, 0, b"/*").is_none() {
+                let v = js::js_view(&b);
+                prop_assert_eq!(js::detect_js(&b, None, f), js::detect_js(&b, Some(&v), f), "{:?}", s);
+            }
+        }
+
         #[test]
         fn prefilter_gates_never_change_the_result_on_any_text(s in "\\PC{0,80}") {
             let n = normalise(&s);

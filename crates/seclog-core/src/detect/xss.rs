@@ -203,17 +203,16 @@ pub(crate) fn detect_xss(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option<
     let js_rules = f.any(LPAREN | BACKTICK | BRACKET | DASH | HIGH);
     let comment = f.any(SLASH) && f.any(STAR) && find_seq(s, 0, b"/*").is_some();
     let compact_sinks = comment || (f.any(WS) && (sink_bytes || (anchors && sink_anchor(s, true))));
-    if js_rules || compact_sinks {
-        let v = super::js::js_view(s);
-        if js_rules {
-            if let Some(h) = super::js::detect_js(s, &v) {
-                hit(h);
-            }
+    // The view is built only when a comment must be dropped, for tagged templates, or for the
+    // sinks; otherwise the JavaScript rules skip blanks on the text itself.
+    let view = (compact_sinks || (js_rules && f.any(BACKTICK))).then(|| super::js::js_view(s));
+    if js_rules {
+        if let Some(h) = super::js::detect_js(s, view.as_deref(), f) {
+            hit(h);
         }
-        if compact_sinks
-            && v.len() != s.len()
-            && SINK_SET.any(&v, |_, p| p == 0 || v.get(p - 1) != Some(&b'/'))
-        {
+    }
+    if let Some(v) = view.as_deref().filter(|v| compact_sinks && v.len() != s.len()) {
+        if SINK_SET.any(v, |_, p| p == 0 || v.get(p - 1) != Some(&b'/')) {
             hit(("xss.script_sink", 0.8));
         }
     }
