@@ -92,6 +92,11 @@ pub(crate) fn judge(t: &[Tok], ctx: Ctx, s: &[u8]) -> Option<Hit> {
             hit(h);
         }
         match (at(k), at(op)) {
+            // A re-opened string after the logical operator balances the query's closing quote:
+            // it holds a short literal (`x' or '1`), not nothing (`select 'and'`) or text
+            // (`.. calendar" and "disney:`).
+            (Some(Tok::Logic), Some(Tok::Str { closed: false }))
+                if at(op + 1).is_none() && !short_literal_tail(s) => {}
             (Some(Tok::Logic), Some(n))
                 if operand_then_sql(t, op) || matches!(n, Tok::LParen | Tok::Stmt) =>
             {
@@ -327,6 +332,15 @@ fn expression_truncation(t: &[Tok]) -> Option<Hit> {
                     | Tok::Str { closed: true }
             )
         });
+    // Two operands side by side (`'x'@email`, `1 2`) do not parse; adjacent strings do
+    // (`'a' 'b'` is one literal in MySQL).
+    let adjacent = body.windows(2).any(|w| {
+        let value = |x: &Tok| matches!(x, Tok::Num | Tok::Var | Tok::Str { .. } | Tok::Func { .. });
+        value(&w[0]) && value(&w[1]) && !matches!(w, [Tok::Str { .. }, Tok::Str { .. }])
+    });
+    if adjacent {
+        return None;
+    }
     let operator = body.iter().any(|x| matches!(x, Tok::Op | Tok::LParen | Tok::Stmt | Tok::Var));
     // A real operand, so symbol strings such as passwords (`!@#$%`) do not qualify.
     let operand =
@@ -529,6 +543,14 @@ fn metadata_probe(s: &[u8], words: SqlWords, kw: &KeywordScan<'_>) -> Option<Hit
             s.get(j).is_none_or(|c| *c == b')')
         });
     meta.then_some(("sqli.metadata_function", 0.75))
+}
+
+/// The text after the last quote of `s` (an unterminated string at the end) is a short
+/// literal: 1 to 6 letters or digits (blanks around it aside), as in `1' or '1`, `A 'AND' B`.
+pub(crate) fn short_literal_tail(s: &[u8]) -> bool {
+    let Some(p) = s.iter().rposition(|&c| c == b'\'' || c == b'"') else { return false };
+    let tail = s.get(p + 1..).unwrap_or_default().trim_ascii();
+    (1..=6).contains(&tail.len()) && tail.iter().all(u8::is_ascii_alphanumeric)
 }
 
 /// Does text with a blank in it precede the first quote of the context?

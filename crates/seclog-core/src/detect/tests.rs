@@ -45,6 +45,10 @@ fn sqli_examples() {
         "u_id[$ne]=1",
         "msdb",
         "root@example.com'/* comment */;",
+        // a re-opened string holding a short literal after a logical operator
+        "1\" and \"1",
+        "x' OR 'ab",
+        "A 'AND' B",
     ] {
         assert!(has(s, AttackClass::Sqli), "{s}");
     }
@@ -169,6 +173,9 @@ fn benign_examples() {
         "\"NOT FOR SALE\"",
         "... Some content ...",
         "myfunction(){ echo hello }",
+        // text re-opened after a logical operator; two operands side by side before `--`
+        "12\" and \"good quality",
+        "pat'@home--",
     ] {
         assert!(classes(s).is_empty(), "{s}: {:?}", detect(s));
     }
