@@ -365,7 +365,14 @@ fn evaluate() -> Eval {
                     "other-class"
                 };
                 let rule = if r.rule_only { " rule-only" } else { "" };
-                eprintln!("FP {tag}{rule} {found:?}\t{}:{}\t{inputs:?}", r.file, r.line);
+                // The rules that fired, with the input they fired on.
+                let rules: Vec<String> = inputs
+                    .iter()
+                    .flat_map(|i| detect(i).into_iter().map(move |f| (i, f)))
+                    .filter(|(_, f)| own.is_none_or(|c| c == f.class.as_str()))
+                    .map(|(i, f)| format!("{} on {i:?}", f.rule))
+                    .collect();
+                eprintln!("FP {tag}{rule} {found:?}\t{}:{}\t{rules:?}", r.file, r.line);
             }
             continue;
         }
