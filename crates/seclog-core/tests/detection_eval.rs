@@ -354,6 +354,7 @@ fn evaluate() -> Eval {
             let listed = match show.as_deref() {
                 Some("fp" | "all") => fp && !contra,
                 Some("fp-all") => !found.is_empty(),
+                Some("contradicted") => contra,
                 _ => false,
             };
             if listed {
