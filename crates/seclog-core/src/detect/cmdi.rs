@@ -7,13 +7,10 @@ use super::prefilter::{
 };
 use super::sql_lex::find_seq;
 use super::sqli::Hit;
-use std::collections::HashSet;
-use std::hash::BuildHasherDefault;
-
-use super::patterns::Fnv;
 use std::sync::LazyLock;
 
-use super::cmd_words::{STRONG_CMDS, TOOL_FAMILIES, WEAK_CMDS};
+use super::cmd_windows::{windows_for, windows_if};
+use super::cmd_words::{STRONG_SET, TOOL_FAMILIES, WEAK_SET};
 
 /// Judge `s` (normalised, lower-case) for command injection. `f` holds the byte kinds of `s`
 /// (each rule below runs only when the bytes it needs occur; the shell view only drops bytes,
@@ -75,38 +72,6 @@ static SYNTAX_SET: LazyLock<PatternSet> = LazyLock::new(|| {
         LazyLock::new(|| PATTERNS.iter().map(|p| p.0).collect());
     PatternSet::new(PATS.as_slice())
 });
-static STRONG_SET: LazyLock<WordSet> = LazyLock::new(|| WordSet::new(STRONG_CMDS));
-static WEAK_SET: LazyLock<WordSet> = LazyLock::new(|| WordSet::new(WEAK_CMDS));
-
-/// Command-word set with FNV-1a hashing (the words are short and trusted, so SipHash's DoS
-/// resistance buys nothing and costs most of the lookup), behind a filter on the length and
-/// first letter that turns most other words away without hashing them.
-struct WordSet {
-    set: HashSet<&'static [u8], BuildHasherDefault<Fnv>>,
-    /// Bit `first byte & 31` of entry `min(len, 31)` is set for every word of the set.
-    filter: [u32; 32],
-}
-
-impl WordSet {
-    fn new(words: &[&'static [u8]]) -> Self {
-        let mut filter = [0u32; 32];
-        for w in words {
-            if let (Some(slot), Some(&c)) = (filter.get_mut(w.len().min(31)), w.first()) {
-                *slot |= 1 << (c & 31);
-            }
-        }
-        Self { set: words.iter().copied().collect(), filter }
-    }
-
-    fn contains(&self, w: &[u8]) -> bool {
-        let maybe = match (self.filter.get(w.len().min(31)), w.first()) {
-            (Some(bits), Some(&c)) => bits & (1 << (c & 31)) != 0,
-            _ => false,
-        };
-        maybe && self.set.contains(w)
-    }
-}
-
 pub(crate) const PATTERNS: &[(&[u8], &str, f32)] = &[
     (b"${ifs", "cmdi.ifs_expansion", 0.95),
     (b"$ifs", "cmdi.ifs_expansion", 0.9),
@@ -232,7 +197,7 @@ fn glob_path(v: &[u8], start: usize) -> bool {
         && v.get(j).is_none_or(|&c| matches!(c, b'/' | b' ' | b';' | b'|' | b'&' | b'\n'))
 }
 
-fn is_sep(c: u8) -> bool {
+pub(crate) fn is_sep(c: u8) -> bool {
     matches!(c, b';' | b'|' | b'&' | b'\n' | b'\r' | b'`' | b'(' | b'{' | b'}' | b')')
 }
 
@@ -326,8 +291,6 @@ fn shell_args(after: &[u8]) -> bool {
             .is_some_and(|arg| find_seq(arg, 0, b"://").is_some())
 }
 
-/// cmd.exe conditionals: `if [/i] [not] exist|defined|errorlevel|cmdextversion ...`,
-/// `if a geq b ...`.
 /// Rules that can fire on a segment made of letters, digits, blanks and `=` only: cmd.exe `if`,
 /// shell `alias name=...`, and a command prefix (`time`, `nohup`, ...) before a command word.
 pub(crate) fn start_rules(seg: &[u8]) -> Option<Hit> {
@@ -426,34 +389,6 @@ fn brace_command(v: &[u8]) -> Option<Hit> {
     None
 }
 
-pub(crate) fn windows_if(seg: &[u8]) -> Option<Hit> {
-    let seg = seg.trim_ascii_start();
-    let mut words =
-        seg.split(|c| c.is_ascii_whitespace() || *c == b'/').filter(|w| !w.is_empty()).take(6);
-    if words.next()? != b"if" {
-        return None;
-    }
-    let mut w = words.next()?;
-    if w == b"i" {
-        w = words.next()?;
-    }
-    if w == b"not" {
-        w = words.next()?;
-    }
-    let kw = |x: &[u8]| matches!(x, b"exist" | b"defined" | b"errorlevel" | b"cmdextversion");
-    let cmp = |x: &[u8]| matches!(x, b"equ" | b"neq" | b"lss" | b"leq" | b"gtr" | b"geq");
-    // `if [/i] [not] a==b command`: cmd.exe string comparison (no spaces needed around `==`).
-    let window = seg.get(..seg.len().min(80)).unwrap_or_default();
-    let string_cmp = find_seq(window, 0, b"==").is_some_and(|p| {
-        window.get(p + 2..).is_some_and(|r| r.iter().any(|c| !c.is_ascii_whitespace()))
-    });
-    if kw(w) || string_cmp || words.next().is_some_and(cmp) {
-        Some(("cmdi.windows_if", 0.85))
-    } else {
-        None
-    }
-}
-
 /// `seps`: whether `v` holds a separator at all (else only the start of the value is a segment).
 fn command_words(v: &[u8], seps: bool) -> Option<Hit> {
     // Start of input, then after every separator (a segment may be empty: `;;`).
@@ -521,27 +456,6 @@ fn segment(v: &[u8], p: usize, best: &mut Option<Hit>) {
     if let Some(h) = start_rules(seg) {
         *best = Some(h);
     }
-}
-
-/// Windows `for [/d|/r|/l|/f ...] %v in (...) do cmd`.
-fn windows_for(v: &[u8]) -> Option<Hit> {
-    let mut from = 0;
-    while let Some(p) = find_seq(v, from, b"for") {
-        from = p + 1;
-        let start_ok = p == 0 || v.get(p - 1).is_some_and(|&c| is_sep(c) || c == b' ' || c == b'"');
-        if !start_ok || !v.get(p + 3).is_some_and(|c| c.is_ascii_whitespace()) {
-            continue;
-        }
-        let window = v.get(p + 3..(p + 400).min(v.len())).unwrap_or_default();
-        let Some(pct) = window.iter().position(|&c| c == b'%') else { continue };
-        let Some(inp) = find_seq(window, pct, b" in") else { continue };
-        let Some(lp) = find_seq(window, inp, b"(") else { continue };
-        let Some(rp) = find_seq(window, lp, b")") else { continue };
-        if find_seq(window, rp, b"do").is_some() {
-            return Some(("cmdi.windows_for_loop", 0.9));
-        }
-    }
-    None
 }
 
 /// Shells and interpreters that run their `-c` / `/c` argument as a command line.

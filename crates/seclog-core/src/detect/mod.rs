@@ -6,6 +6,7 @@
 //! path-segment analysis and a shell-token analyser. No backtracking regular expressions are used;
 //! all passes are linear in the (bounded) input length.
 
+mod cmd_windows;
 mod cmd_words;
 mod cmdi;
 mod js;
