@@ -5,12 +5,21 @@
 //! and a row counts as "detected as class C" when C is reported on ANY input of the request
 //! (see `eval_support/request.rs`); benign CRS rows go through exactly the same method.
 //!
+//! False positives (`docs/detection.md`, "Counting false positives"): a CRS negative only says
+//! that one rule must not fire, so it counts as a false positive when the detector reports the
+//! class of its rule group (930 path traversal, 932 command injection, 941 XSS, 942 SQLi); a
+//! libinjection `false_positives.txt` row counts when any class is reported. A CRS negative
+//! whose identical request (the same inputs) the CRS suite expects a rule of the same group to
+//! flag is an attack by the suite's own labels and is not counted as benign. The rates of the
+//! labels read literally (any class, every benign row) are printed beside it.
+//!
 //! Two tests share one evaluation:
-//! - `detection_quality_on_dev_corpus` prints the confusion matrices and rates and asserts the
-//!   REGRESSION FLOORS below (what the detector achieves today, rounded down);
-//! - `issue_targets` (`#[ignore]`, run with `-- --ignored`) asserts the issue's quality targets:
-//!   TPR >= 99% on libinjection's SQLi and XSS rows, TPR >= 95% on CRS paranoia-level-1 attack rows
-//!   of each class, FPR <= 1% on benign rows.
+//! - `issue_targets_per_class` (runs in CI) prints the confusion matrices and rates and fails
+//!   when a class falls below the issue's target on the dev set — TPR >= 99% on libinjection's
+//!   SQLi and XSS rows, >= 95% on the CRS paranoia-level-1 attack rows of each class — or below
+//!   its regression floor, or when the false-positive rate rises above its ceiling;
+//! - `benign_fpr_target` (`#[ignore]`: not met, see `docs/detection.md`) asserts the issue's
+//!   false-positive target, FPR <= 1% on the benign rows.
 //!
 //! Both fail with a clear message when the corpus is missing.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -23,11 +32,11 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-// REGRESSION FLOORS, not the targets: the rates the detector achieves today, rounded down by about
-// half a point. They may only go UP as the detector improves; never lower them to make a change
-// pass. The issue's targets are asserted by the ignored `issue_targets` test.
+// REGRESSION FLOORS: the rates the detector achieves today, rounded down by about half a point
+// (never below the issue's target). They may only go UP as the detector improves; never lower
+// them to make a change pass.
 /// Floor for the libinjection SQLi true-positive rate, in percent.
-const FLOOR_LIB_SQLI: f64 = 98.7;
+const FLOOR_LIB_SQLI: f64 = 99.0;
 /// Floor for the libinjection XSS true-positive rate, in percent.
 const FLOOR_LIB_XSS: f64 = 99.3;
 /// Floor for the CRS paranoia-level-1 SQLi true-positive rate, in percent.
@@ -38,10 +47,11 @@ const FLOOR_CRS_XSS: f64 = 95.2;
 const FLOOR_CRS_PATH: f64 = 95.9;
 /// Floor for the CRS paranoia-level-1 command injection true-positive rate, in percent.
 const FLOOR_CRS_CMDI: f64 = 97.1;
-/// Ceiling for the false-positive rate on all benign rows, in percent (may only go DOWN).
-const CEILING_FPR: f64 = 6.2;
+/// Ceiling for the counted false-positive rate, in percent (may only go DOWN; the target is
+/// [`TARGET_FPR`]).
+const CEILING_FPR: f64 = 3.0;
 
-/// The issue's targets (asserted by `issue_targets`).
+/// The issue's targets.
 const TARGET_LIB_TPR: f64 = 99.0;
 const TARGET_CRS_PL1_TPR: f64 = 95.0;
 const TARGET_FPR: f64 = 1.0;
@@ -190,14 +200,72 @@ fn count(m: &mut Matrix, key: String, found: &BTreeSet<&'static str>) {
     }
 }
 
+/// The class a CRS rule group tests: 930 path traversal, 932 command injection, 941 XSS,
+/// 942 SQL injection (from the test file path `REQUEST-942-...`).
+fn group_class(file: &str) -> &'static str {
+    match file.get(8..11) {
+        Some("930") => "path_traversal",
+        Some("932") => "cmdi",
+        Some("941") => "xss",
+        Some("942") => "sqli",
+        _ => panic!("unknown CRS rule group in {file}"),
+    }
+}
+
 /// Rates computed over the whole corpus.
 struct Eval {
     /// libinjection TPR per class (`sqli`, `xss`).
     lib: BTreeMap<&'static str, Rate>,
     /// CRS paranoia-level-1 TPR per class.
     crs_pl1: BTreeMap<&'static str, Rate>,
-    /// All benign rows.
+    /// Benign rows as defined in `docs/detection.md`: a CRS negative is a false positive when
+    /// the class of its rule group is reported, a libinjection false-positive row when any
+    /// class is; CRS negatives whose identical request the CRS suite expects a rule of the
+    /// same group to flag are not counted (contradicted labels).
     benign: Rate,
+}
+
+/// One corpus row with the inputs the detector examines for it.
+struct Case<'a> {
+    row: &'a Row,
+    inputs: Vec<String>,
+}
+
+/// The inputs of every row: libinjection rows are one input, CRS rows their whole request.
+fn cases<'a>(
+    rows: &'a [Row],
+    requests: &HashMap<(String, String), Vec<Value>>,
+    uas: &HashMap<(String, String, usize), String>,
+) -> Vec<Case<'a>> {
+    let mut stage_seen: HashMap<(String, String), usize> = HashMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let inputs: Vec<String> = if r.source == "crs" {
+            let key = (r.file.clone(), r.line.clone());
+            let stage = stage_seen.entry(key.clone()).or_default();
+            let req = requests
+                .get(&key)
+                .and_then(|s| s.get(*stage))
+                .unwrap_or_else(|| panic!("CRS row {}:{} has no request", r.file, r.line));
+            let ua = uas.get(&(r.file.clone(), r.line.clone(), *stage)).map(String::as_str);
+            *stage += 1;
+            let expected_benign = req["expected"].as_str() == Some("benign");
+            assert_eq!(expected_benign, r.cls == "benign", "label mismatch {}:{}", r.file, r.line);
+            request::request_inputs(req, ua)
+        } else {
+            vec![r.payload.clone()]
+        };
+        out.push(Case { row: r, inputs });
+    }
+    out
+}
+
+/// The request as the detector sees it: its inputs, sorted.
+fn request_key(inputs: &[String]) -> Vec<String> {
+    let mut k = inputs.to_vec();
+    k.sort();
+    k.dedup();
+    k
 }
 
 /// Runs the detector over the corpus, prints the matrices and rates, and returns the rates.
@@ -211,54 +279,101 @@ fn evaluate() -> Eval {
         "CRS YAML tests not found beside the jsonl ({} User-Agents)",
         uas.len()
     );
+    let cases = cases(&rows, &requests, &uas);
+    let crs_rows = cases.iter().filter(|c| c.row.source == "crs").count();
+    assert!(crs_rows > 2000, "corpus lacks CRS rows");
+    let jsonl_rows: usize = requests.values().map(Vec::len).sum();
+    // The two jsonl tests whose expectation is neither attack nor benign are not in dev.tsv.
+    assert_eq!(jsonl_rows - crs_rows, 2, "unexpected number of unjoined CRS requests");
+    // Classes the CRS suite expects on each request (from its attack tests).
+    let mut attack_classes: HashMap<Vec<String>, BTreeSet<&'static str>> = HashMap::new();
+    let mut negative_classes: HashMap<Vec<String>, BTreeSet<&'static str>> = HashMap::new();
+    for c in cases.iter().filter(|c| c.row.source == "crs") {
+        let map = if c.row.cls == "benign" { &mut negative_classes } else { &mut attack_classes };
+        map.entry(request_key(&c.inputs)).or_default().insert(group_class(&c.row.file));
+    }
+    // The same contradiction seen from the attack side: attack rows whose identical request is
+    // a negative of the same group. They stay attacks (a rule of the group must fire); the
+    // count is printed to show which measured rows take part.
+    let twins = |pl1: bool| {
+        cases
+            .iter()
+            .filter(|c| c.row.source == "crs" && c.row.cls != "benign" && c.row.pl1 == pl1)
+            .filter(|c| {
+                negative_classes
+                    .get(&request_key(&c.inputs))
+                    .is_some_and(|n| n.contains(group_class(&c.row.file)))
+            })
+            .count()
+    };
+    let (twins_pl1, twins_other) = (twins(true), twins(false));
+
     let mut matrix = Matrix::new();
     let mut matrix_pl1 = Matrix::new();
     let mut lib = BTreeMap::<&str, Rate>::new();
     let mut crs_pl1 = BTreeMap::<&str, Rate>::new();
     let mut crs_pl1_payload_only = BTreeMap::<&str, Rate>::new();
+    // Benign rows: any class reported (the labels read literally), the class of the rule group
+    // reported (all negatives), and the counted measure (contradicted negatives left out).
+    let mut benign_any = Rate::default();
+    let mut benign_class = Rate::default();
     let mut benign = Rate::default();
-    let mut benign_rule_only = Rate::default();
+    let mut contradicted = Rate::default();
     let mut benign_by_src = BTreeMap::<String, Rate>::new();
-    let mut stage_seen: HashMap<(String, String), usize> = HashMap::new();
-    let mut crs_rows = 0;
-    let mut joined = 0;
     let show = std::env::var("SECLOG_EVAL_SHOW").ok();
-    for r in &rows {
-        let inputs: Vec<String> = if r.source == "crs" {
-            crs_rows += 1;
-            let key = (r.file.clone(), r.line.clone());
-            let stage = stage_seen.entry(key.clone()).or_default();
-            let req = requests
-                .get(&key)
-                .and_then(|s| s.get(*stage))
-                .unwrap_or_else(|| panic!("CRS row {}:{} has no request", r.file, r.line));
-            let ua = uas.get(&(r.file.clone(), r.line.clone(), *stage)).map(String::as_str);
-            *stage += 1;
-            let expected_benign = req["expected"].as_str() == Some("benign");
-            assert_eq!(expected_benign, r.cls == "benign", "label mismatch {}:{}", r.file, r.line);
-            joined += 1;
-            request::request_inputs(req, ua)
-        } else {
-            vec![r.payload.clone()]
-        };
-        let found = classes_of(&inputs);
+    for c in &cases {
+        let (r, inputs) = (c.row, &c.inputs);
+        let found = classes_of(inputs);
         count(&mut matrix, format!("{}/{}", r.source, r.cls), &found);
         if r.source == "crs" && r.pl1 {
             count(&mut matrix_pl1, format!("crs-pl1/{}", r.cls), &found);
         }
         if r.cls == "benign" {
-            benign.total += 1;
-            benign_rule_only.total += usize::from(r.rule_only);
-            let b = benign_by_src.entry(r.source.clone()).or_default();
-            b.total += 1;
-            if !found.is_empty() {
-                benign.hit += 1;
-                b.hit += 1;
-                benign_rule_only.hit += usize::from(r.rule_only);
-                if matches!(show.as_deref(), Some("fp" | "all")) {
-                    let tag = if r.rule_only { "rule-only" } else { "fp" };
-                    eprintln!("FP {tag} {found:?}\t{}:{}\t{inputs:?}", r.file, r.line);
-                }
+            let own = (r.source == "crs").then(|| group_class(&r.file));
+            let fp = match own {
+                Some(cls) => found.contains(cls),
+                None => !found.is_empty(),
+            };
+            let contra = own.is_some_and(|cls| {
+                attack_classes.get(&request_key(inputs)).is_some_and(|a| a.contains(cls))
+            });
+            benign_any.total += 1;
+            benign_any.hit += usize::from(!found.is_empty());
+            benign_class.total += 1;
+            benign_class.hit += usize::from(fp);
+            if contra {
+                contradicted.total += 1;
+                contradicted.hit += usize::from(fp);
+            } else {
+                benign.total += 1;
+                benign.hit += usize::from(fp);
+                let b = benign_by_src.entry(r.source.clone()).or_default();
+                b.total += 1;
+                b.hit += usize::from(fp);
+            }
+            let listed = match show.as_deref() {
+                Some("fp" | "all") => fp && !contra,
+                Some("fp-all") => !found.is_empty(),
+                Some("contradicted") => contra,
+                _ => false,
+            };
+            if listed {
+                let tag = if contra {
+                    "contradicted"
+                } else if fp {
+                    "fp"
+                } else {
+                    "other-class"
+                };
+                let rule = if r.rule_only { " rule-only" } else { "" };
+                // The rules that fired, with the input they fired on.
+                let rules: Vec<String> = inputs
+                    .iter()
+                    .flat_map(|i| detect(i).into_iter().map(move |f| (i, f)))
+                    .filter(|(_, f)| own.is_none_or(|c| c == f.class.as_str()))
+                    .map(|(i, f)| format!("{} on {i:?}", f.rule))
+                    .collect();
+                eprintln!("FP {tag}{rule} {found:?}\t{}:{}\t{rules:?}", r.file, r.line);
             }
             continue;
         }
@@ -282,11 +397,6 @@ fn evaluate() -> Eval {
             eprintln!("FN {}\t{}:{}\t{inputs:?}", r.source, r.file, r.line);
         }
     }
-    assert!(crs_rows > 2000, "corpus lacks CRS rows");
-    assert_eq!(joined, crs_rows, "every CRS row must join to its request");
-    let jsonl_rows: usize = requests.values().map(Vec::len).sum();
-    // The two jsonl tests whose expectation is neither attack nor benign are not in dev.tsv.
-    assert_eq!(jsonl_rows - crs_rows, 2, "unexpected number of unjoined CRS requests");
 
     print_matrix("Confusion, all rows", &matrix);
     print_matrix("Confusion, CRS paranoia level 1", &matrix_pl1);
@@ -306,7 +416,8 @@ fn evaluate() -> Eval {
         );
     }
     println!(
-        "False-positive rate on benign rows: {}/{} = {:.2}%",
+        "False-positive rate on benign rows (counted: CRS negatives by their group's class, \
+         contradicted ones left out): {}/{} = {:.2}%",
         benign.hit,
         benign.total,
         benign.pct()
@@ -315,9 +426,22 @@ fn evaluate() -> Eval {
         println!("  benign from {src:<14} {:>4}/{:<4} {:>6.2}%", r.hit, r.total, r.pct());
     }
     println!(
-        "  of which CRS `negative_for_rule_only` rows (negatives for one rule, often attacks): \
-         {}/{} fire",
-        benign_rule_only.hit, benign_rule_only.total
+        "  CRS negatives whose identical request the suite expects a same-group rule to flag \
+         (not counted): {} rows, {} reported as that class",
+        contradicted.total, contradicted.hit
+    );
+    println!(
+        "  attack rows with a same-group negative twin: {twins_pl1} at PL1, {twins_other} at PL2-4"
+    );
+    println!(
+        "  all benign rows, group class: {}/{} = {:.2}%; all benign rows, any class: {}/{} = \
+         {:.2}%",
+        benign_class.hit,
+        benign_class.total,
+        benign_class.pct(),
+        benign_any.hit,
+        benign_any.total,
+        benign_any.pct()
     );
     assert!(lib.contains_key("sqli") && lib.contains_key("xss"), "corpus lacks libinjection rows");
     for cls in CLASSES {
@@ -379,10 +503,20 @@ fn report(title: &str, checks: &[Check]) -> Vec<String> {
     failures
 }
 
-/// Computes the matrix and asserts the regression floors (not the issue's targets).
+/// The issue's target for every class (and the regression floors above them, and the FPR
+/// ceiling): fails in CI when a class falls below its target on the dev set.
 #[test]
-fn detection_quality_on_dev_corpus() {
+fn issue_targets_per_class() {
     let e = evaluate();
+    let targets = [
+        TARGET_LIB_TPR,
+        TARGET_LIB_TPR,
+        TARGET_CRS_PL1_TPR,
+        TARGET_CRS_PL1_TPR,
+        TARGET_CRS_PL1_TPR,
+        TARGET_CRS_PL1_TPR,
+        CEILING_FPR,
+    ];
     let floors = [
         FLOOR_LIB_SQLI,
         FLOOR_LIB_XSS,
@@ -392,24 +526,23 @@ fn detection_quality_on_dev_corpus() {
         FLOOR_CRS_CMDI,
         CEILING_FPR,
     ];
-    let failures = report("Regression floors (must only go up)", &checks(&e, floors));
-    assert!(failures.is_empty(), "detection quality regressed below its floors: {failures:#?}");
+    let mut failures = report("Issue targets per class (FPR: ceiling)", &checks(&e, targets));
+    failures.extend(report("Regression floors (must only go up)", &checks(&e, floors)));
+    assert!(failures.is_empty(), "detection quality below target or floor: {failures:#?}");
 }
 
-/// The issue's targets; ignored until they are met (`cargo test ... -- --ignored`).
+/// The issue's false-positive target; not met on the dev set (`docs/detection.md` lists every
+/// remaining false positive), so ignored: `cargo test ... -- --ignored`.
 #[test]
-#[ignore = "the issue's quality targets are not all met yet; run with -- --ignored"]
-fn issue_targets() {
+#[ignore = "FPR <= 1% is not met on the dev set; see docs/detection.md"]
+fn benign_fpr_target() {
     let e = evaluate();
-    let targets = [
-        TARGET_LIB_TPR,
-        TARGET_LIB_TPR,
-        TARGET_CRS_PL1_TPR,
-        TARGET_CRS_PL1_TPR,
-        TARGET_CRS_PL1_TPR,
-        TARGET_CRS_PL1_TPR,
-        TARGET_FPR,
-    ];
-    let failures = report("Issue targets", &checks(&e, targets));
-    assert!(failures.is_empty(), "detection targets missed: {failures:#?}");
+    let fpr = Check {
+        name: "benign FPR".into(),
+        pct: e.benign.pct(),
+        bound: TARGET_FPR,
+        higher_is_better: false,
+    };
+    let failures = report("Issue target for benign rows", &[fpr]);
+    assert!(failures.is_empty(), "false-positive target missed: {failures:#?}");
 }

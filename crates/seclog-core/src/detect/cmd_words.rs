@@ -1,5 +1,42 @@
 //! Command words for the command-injection analyser (unix, Windows, PowerShell).
 
+use super::patterns::Fnv;
+use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
+use std::sync::LazyLock;
+
+pub(crate) static STRONG_SET: LazyLock<WordSet> = LazyLock::new(|| WordSet::new(STRONG_CMDS));
+pub(crate) static WEAK_SET: LazyLock<WordSet> = LazyLock::new(|| WordSet::new(WEAK_CMDS));
+
+/// Command-word set with FNV-1a hashing (the words are short and trusted, so SipHash's DoS
+/// resistance buys nothing and costs most of the lookup), behind a filter on the length and
+/// first letter that turns most other words away without hashing them.
+pub(crate) struct WordSet {
+    set: HashSet<&'static [u8], BuildHasherDefault<Fnv>>,
+    /// Bit `first byte & 31` of entry `min(len, 31)` is set for every word of the set.
+    filter: [u32; 32],
+}
+
+impl WordSet {
+    fn new(words: &[&'static [u8]]) -> Self {
+        let mut filter = [0u32; 32];
+        for w in words {
+            if let (Some(slot), Some(&c)) = (filter.get_mut(w.len().min(31)), w.first()) {
+                *slot |= 1 << (c & 31);
+            }
+        }
+        Self { set: words.iter().copied().collect(), filter }
+    }
+
+    pub(crate) fn contains(&self, w: &[u8]) -> bool {
+        let maybe = match (self.filter.get(w.len().min(31)), w.first()) {
+            (Some(bits), Some(&c)) => bits & (1 << (c & 31)) != 0,
+            _ => false,
+        };
+        maybe && self.set.contains(w)
+    }
+}
+
 /// Commands that are rarely ordinary words: any invocation after a separator is suspicious.
 pub(crate) const STRONG_CMDS: &[&[u8]] = &[
     b"whoami",

@@ -1,18 +1,21 @@
 //! Command injection: shell token analysis (separators, substitutions, command words).
 
 use super::patterns::{KeywordScan, Kw, PatternSet};
+use super::prefilter::{
+    Features, BACKSLASH, BACKTICK, BANG, BRACE, BRACKET, DASH, DOLLAR, GT, LPAREN, LT, PAREN, PCT,
+    QUOTE, SEP, SLASH, TILDE,
+};
 use super::sql_lex::find_seq;
 use super::sqli::Hit;
-use std::collections::HashSet;
-use std::hash::BuildHasherDefault;
-
-use super::patterns::Fnv;
 use std::sync::LazyLock;
 
-use super::cmd_words::{STRONG_CMDS, TOOL_FAMILIES, WEAK_CMDS};
+use super::cmd_windows::{windows_for, windows_if};
+use super::cmd_words::{STRONG_SET, TOOL_FAMILIES, WEAK_SET};
 
-/// Judge `s` (normalised, lower-case) for command injection.
-pub(crate) fn detect_cmdi(s: &[u8], kw: &KeywordScan<'_>) -> Option<Hit> {
+/// Judge `s` (normalised, lower-case) for command injection. `f` holds the byte kinds of `s`
+/// (each rule below runs only when the bytes it needs occur; the shell view only drops bytes,
+/// so a byte absent from `s` is absent from it too).
+pub(crate) fn detect_cmdi(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option<Hit> {
     let mut best: Option<Hit> = None;
     let mut hit = |h: Hit| {
         if best.is_none_or(|b: Hit| h.1 > b.1) {
@@ -21,7 +24,8 @@ pub(crate) fn detect_cmdi(s: &[u8], kw: &KeywordScan<'_>) -> Option<Hit> {
     };
     // Shell view: drop quoting tricks (`c''at`, `c\at`, `w"h"o`) and empty `$@`; borrowed
     // when there is nothing to drop.
-    let tricks = s.iter().any(|&c| matches!(c, b'\\' | b'$' | b'\'' | b'"'));
+    let tricks = f.any(BACKSLASH | DOLLAR | QUOTE)
+        && s.iter().any(|&c| matches!(c, b'\\' | b'$' | b'\'' | b'"'));
     let owned;
     let v: &[u8] = if tricks {
         owned = shell_view(s);
@@ -29,22 +33,33 @@ pub(crate) fn detect_cmdi(s: &[u8], kw: &KeywordScan<'_>) -> Option<Hit> {
     } else {
         s
     };
-    if let Some(h) = shell_syntax(v, (!tricks).then_some(kw)) {
+    // Shell syntax needs `$`, `(`, `<`, `>`, `%` or a back-quote, or a slash (`/dev/tcp/`,
+    // glob-bracketed paths).
+    if f.any(DOLLAR | PAREN | LT | GT | PCT | BACKTICK | SLASH) {
+        if let Some(h) = shell_syntax(v, f, (!tricks).then_some(kw)) {
+            hit(h);
+        }
+    }
+    if let Some(h) = command_words(v, f.any(SEP)) {
         hit(h);
     }
-    if let Some(h) = command_words(v) {
+    if f.any(PCT) {
+        if let Some(h) = windows_for(v) {
+            hit(h);
+        }
+    }
+    let dash_c = if f.any(DASH | SLASH) { shell_dash_c(v) } else { None };
+    let tilde = || if f.any(TILDE) { dir_stack(v) } else { None };
+    let bang = || if f.any(BANG) { history_event(v) } else { None };
+    if let Some(h) = dash_c.or_else(tilde).or_else(bang) {
         hit(h);
     }
-    if let Some(h) = windows_for(v) {
-        hit(h);
+    if f.any(BACKSLASH) {
+        if let Some(h) = escaped_command(s) {
+            hit(h);
+        }
     }
-    if let Some(h) = shell_dash_c(v).or_else(|| dir_stack(v)).or_else(|| history_event(v)) {
-        hit(h);
-    }
-    if let Some(h) = escaped_command(s) {
-        hit(h);
-    }
-    if v.contains(&b'{') {
+    if f.any(BRACE) {
         if let Some(h) = brace_command(v) {
             hit(h);
         }
@@ -57,13 +72,6 @@ static SYNTAX_SET: LazyLock<PatternSet> = LazyLock::new(|| {
         LazyLock::new(|| PATTERNS.iter().map(|p| p.0).collect());
     PatternSet::new(PATS.as_slice())
 });
-static STRONG_SET: LazyLock<WordSet> = LazyLock::new(|| STRONG_CMDS.iter().copied().collect());
-static WEAK_SET: LazyLock<WordSet> = LazyLock::new(|| WEAK_CMDS.iter().copied().collect());
-
-/// Command-word set with FNV-1a hashing (the words are short and trusted, so SipHash's DoS
-/// resistance buys nothing and costs most of the lookup).
-type WordSet = HashSet<&'static [u8], BuildHasherDefault<Fnv>>;
-
 pub(crate) const PATTERNS: &[(&[u8], &str, f32)] = &[
     (b"${ifs", "cmdi.ifs_expansion", 0.95),
     (b"$ifs", "cmdi.ifs_expansion", 0.9),
@@ -79,11 +87,16 @@ pub(crate) const PATTERNS: &[(&[u8], &str, f32)] = &[
 ];
 
 /// `kw` is the shared keyword scan when `v` is the normalised input itself.
-fn shell_syntax(v: &[u8], kw: Option<&KeywordScan<'_>>) -> Option<Hit> {
+///
+/// The gate before the keyword scan is unit-tested against [`PATTERNS`].
+fn shell_syntax(v: &[u8], f: Features, kw: Option<&KeywordScan<'_>>) -> Option<Hit> {
     let mut found: Option<Hit> = None;
-    // Every syntax pattern holds `$`, `(`, `<`, `%` or `/dev/`.
-    let possible = v.iter().any(|c| matches!(c, b'$' | b'(' | b'<' | b'%'))
-        || find_seq(v, 0, b"/dev/").is_some();
+    // Every syntax pattern holds `$`, `()`, `<<<`, `%` or `/dev/`.
+    let possible = f.is_all()
+        || f.any(DOLLAR | PCT)
+        || (f.any(LPAREN) && find_seq(v, 0, b"()").is_some())
+        || (f.any(LT) && find_seq(v, 0, b"<<<").is_some())
+        || (f.any(SLASH) && find_seq(v, 0, b"/dev/").is_some());
     let _ = possible && {
         let record = |p: &'static [u8], start: usize| {
             // Shellshock is a value opening with `() {`; `name() {` defines a function.
@@ -105,6 +118,14 @@ fn shell_syntax(v: &[u8], kw: Option<&KeywordScan<'_>>) -> Option<Hit> {
     };
     if found.is_some() {
         return found;
+    }
+    // `$(`, `${`, `<(`, `>(`, a back-quote, or `/` with a glob bracket.
+    if !(f.any(BACKTICK)
+        || (f.any(DOLLAR) && f.any(LPAREN | BRACE))
+        || (f.any(LT | GT) && f.any(LPAREN))
+        || (f.any(SLASH) && f.any(BRACKET)))
+    {
+        return None;
     }
     let mut i = 0;
     while let Some(&c) = v.get(i) {
@@ -176,7 +197,7 @@ fn glob_path(v: &[u8], start: usize) -> bool {
         && v.get(j).is_none_or(|&c| matches!(c, b'/' | b' ' | b';' | b'|' | b'&' | b'\n'))
 }
 
-fn is_sep(c: u8) -> bool {
+pub(crate) fn is_sep(c: u8) -> bool {
     matches!(c, b';' | b'|' | b'&' | b'\n' | b'\r' | b'`' | b'(' | b'{' | b'}' | b')')
 }
 
@@ -270,11 +291,15 @@ fn shell_args(after: &[u8]) -> bool {
             .is_some_and(|arg| find_seq(arg, 0, b"://").is_some())
 }
 
-/// cmd.exe conditionals: `if [/i] [not] exist|defined|errorlevel|cmdextversion ...`,
-/// `if a geq b ...`.
 /// Rules that can fire on a segment made of letters, digits, blanks and `=` only: cmd.exe `if`,
 /// shell `alias name=...`, and a command prefix (`time`, `nohup`, ...) before a command word.
 pub(crate) fn start_rules(seg: &[u8]) -> Option<Hit> {
+    // Each rule opens with its word: `if`, `alias` or a prefix command (blanks and, for `if`,
+    // slashes before it).
+    let first = seg.iter().find(|c| !c.is_ascii_whitespace() && **c != b'/');
+    if !first.is_some_and(|c| matches!(c, b'i' | b'a' | b't' | b'n' | b's' | b'd' | b'x' | b'e')) {
+        return None;
+    }
     windows_if(seg).or_else(|| alias_definition(seg)).or_else(|| prefixed_command(seg))
 }
 
@@ -364,111 +389,73 @@ fn brace_command(v: &[u8]) -> Option<Hit> {
     None
 }
 
-pub(crate) fn windows_if(seg: &[u8]) -> Option<Hit> {
-    let seg = seg.trim_ascii_start();
-    let mut words =
-        seg.split(|c| c.is_ascii_whitespace() || *c == b'/').filter(|w| !w.is_empty()).take(6);
-    if words.next()? != b"if" {
-        return None;
-    }
-    let mut w = words.next()?;
-    if w == b"i" {
-        w = words.next()?;
-    }
-    if w == b"not" {
-        w = words.next()?;
-    }
-    let kw = |x: &[u8]| matches!(x, b"exist" | b"defined" | b"errorlevel" | b"cmdextversion");
-    let cmp = |x: &[u8]| matches!(x, b"equ" | b"neq" | b"lss" | b"leq" | b"gtr" | b"geq");
-    // `if [/i] [not] a==b command`: cmd.exe string comparison (no spaces needed around `==`).
-    let window = seg.get(..seg.len().min(80)).unwrap_or_default();
-    let string_cmp = find_seq(window, 0, b"==").is_some_and(|p| {
-        window.get(p + 2..).is_some_and(|r| r.iter().any(|c| !c.is_ascii_whitespace()))
-    });
-    if kw(w) || string_cmp || words.next().is_some_and(cmp) {
-        Some(("cmdi.windows_if", 0.85))
-    } else {
-        None
-    }
-}
-
-fn command_words(v: &[u8]) -> Option<Hit> {
-    // Start of input, then after every separator.
+/// `seps`: whether `v` holds a separator at all (else only the start of the value is a segment).
+fn command_words(v: &[u8], seps: bool) -> Option<Hit> {
+    // Start of input, then after every separator (a segment may be empty: `;;`).
     let mut best: Option<Hit> = None;
-    for p in 0..v.len() {
-        let seg_start = p == 0 || v.get(p - 1).is_some_and(|&c| is_sep(c));
-        if !seg_start {
-            continue;
+    let mut p = 0;
+    while p < v.len() {
+        segment(v, p, &mut best);
+        if !seps {
+            break;
         }
-        let seg = v.get(p..).unwrap_or_default();
-        let after_sep = p > 0;
-        if let Some((w, after, had_path)) = first_command(seg) {
-            let weak = WEAK_SET.contains(w);
-            let args = shell_args(after);
-            let blank = after.iter().all(u8::is_ascii_whitespace);
-            // `;base64,` (data URL), `;charset=`: a parameter, not a command.
-            if matches!(after.first(), Some(b',' | b'=')) {
-                continue;
-            }
-            // A strong command at the start of the value with an option later (`ansible all
-            // -m ping`), or a hyphenated tool name with any argument.
-            let option = after.split(u8::is_ascii_whitespace).any(|a| a.len() > 1 && a[0] == b'-');
-            let tool = w.contains(&b'-') && !blank;
-            let args = args || (!weak && (option || tool));
-            // A value that is one command line ending in a newline (`visudo\n`, `cscli alerts
-            // list\n`): submitted to be run as a line.
-            let line = !after_sep
-                && !weak
-                && after.last() == Some(&b'\n')
-                && after.iter().filter(|&&c| c == b'\n').count() == 1;
-            let conf = match (after_sep, weak, args || had_path) {
-                (false, false, _) if line => Some(0.75),
-                (true, false, _) => Some(0.9),
-                (true, true, true) => Some(0.85),
-                // At the very start a command needs a real argument, not just a word.
-                (false, _, _) if blank => None,
-                (false, _, true) if had_path => Some(0.85),
-                (false, false, true) => Some(0.75),
-                (false, true, true) => Some(0.7),
-                _ => None,
-            };
-            if let Some(c) = conf {
-                let rule =
-                    if after_sep { "cmdi.chained_command" } else { "cmdi.command_invocation" };
-                if best.is_none_or(|b: Hit| c > b.1) {
-                    best = Some((rule, c));
-                }
-            }
-        }
-        if let Some(h) = binary_path(seg) {
-            best = Some(h);
-        }
-        if let Some(h) = start_rules(seg) {
-            best = Some(h);
+        match v.get(p..).and_then(|r| r.iter().position(|&c| is_sep(c))) {
+            Some(q) => p += q + 1,
+            None => break,
         }
     }
     best
 }
 
-/// Windows `for [/d|/r|/l|/f ...] %v in (...) do cmd`.
-fn windows_for(v: &[u8]) -> Option<Hit> {
-    let mut from = 0;
-    while let Some(p) = find_seq(v, from, b"for") {
-        from = p + 1;
-        let start_ok = p == 0 || v.get(p - 1).is_some_and(|&c| is_sep(c) || c == b' ' || c == b'"');
-        if !start_ok || !v.get(p + 3).is_some_and(|c| c.is_ascii_whitespace()) {
-            continue;
+/// The rules for the command segment starting at `p`, updating `best` (out of line, so the
+/// separator search in [`command_words`] stays a tight loop).
+#[inline(never)]
+fn segment(v: &[u8], p: usize, best: &mut Option<Hit>) {
+    let seg = v.get(p..).unwrap_or_default();
+    let after_sep = p > 0;
+    if let Some((w, after, had_path)) = first_command(seg) {
+        let weak = WEAK_SET.contains(w);
+        let args = shell_args(after);
+        let blank = after.iter().all(u8::is_ascii_whitespace);
+        // `;base64,` (data URL), `;charset=`: a parameter, not a command.
+        if matches!(after.first(), Some(b',' | b'=')) {
+            return;
         }
-        let window = v.get(p + 3..(p + 400).min(v.len())).unwrap_or_default();
-        let Some(pct) = window.iter().position(|&c| c == b'%') else { continue };
-        let Some(inp) = find_seq(window, pct, b" in") else { continue };
-        let Some(lp) = find_seq(window, inp, b"(") else { continue };
-        let Some(rp) = find_seq(window, lp, b")") else { continue };
-        if find_seq(window, rp, b"do").is_some() {
-            return Some(("cmdi.windows_for_loop", 0.9));
+        // A strong command at the start of the value with an option later (`ansible all
+        // -m ping`), or a hyphenated tool name with any argument.
+        let option = after.split(u8::is_ascii_whitespace).any(|a| a.len() > 1 && a[0] == b'-');
+        let tool = w.contains(&b'-') && !blank;
+        let args = args || (!weak && (option || tool));
+        // A value that is one command line ending in a newline (`visudo\n`, `cscli alerts
+        // list\n`): submitted to be run as a line.
+        let line = !after_sep
+            && !weak
+            && after.last() == Some(&b'\n')
+            && after.iter().filter(|&&c| c == b'\n').count() == 1;
+        let conf = match (after_sep, weak, args || had_path) {
+            (false, false, _) if line => Some(0.75),
+            (true, false, _) => Some(0.9),
+            (true, true, true) => Some(0.85),
+            // At the very start a command needs a real argument, not just a word.
+            (false, _, _) if blank => None,
+            (false, _, true) if had_path => Some(0.85),
+            (false, false, true) => Some(0.75),
+            (false, true, true) => Some(0.7),
+            _ => None,
+        };
+        if let Some(c) = conf {
+            let rule = if after_sep { "cmdi.chained_command" } else { "cmdi.command_invocation" };
+            if best.is_none_or(|b: Hit| c > b.1) {
+                *best = Some((rule, c));
+            }
         }
     }
-    None
+    if let Some(h) = binary_path(seg) {
+        *best = Some(h);
+    }
+    if let Some(h) = start_rules(seg) {
+        *best = Some(h);
+    }
 }
 
 /// Shells and interpreters that run their `-c` / `/c` argument as a command line.
@@ -479,10 +466,11 @@ const SHELLS: &[&[u8]] =
 /// command string anywhere in the value.
 fn shell_dash_c(v: &[u8]) -> Option<Hit> {
     let mut from = 0;
-    while let Some(p) = find_seq(v, from, b"c") {
-        from = p + 1;
-        let flag = p.checked_sub(1).and_then(|i| v.get(i)).copied();
-        if !matches!(flag, Some(b'-' | b'/')) {
+    // Each `c` after a `-` or `/` (searched by the flag byte, rarer than `c` in text).
+    while let Some(q) = v.get(from..).and_then(|r| r.iter().position(|&c| c == b'-' || c == b'/')) {
+        let p = from + q + 1;
+        from = p;
+        if v.get(p) != Some(&b'c') {
             continue;
         }
         if !v.get(p + 1).is_some_and(|c| matches!(c, b' ' | b',' | b'\t' | b'"' | b'\'')) {
@@ -554,4 +542,31 @@ fn shell_view(s: &[u8]) -> Vec<u8> {
         i += 1;
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PATTERNS;
+
+    /// The first-letter gate of `start_rules` holds for every prefix command.
+    #[test]
+    fn start_rules_gate_covers_the_prefix_commands() {
+        for w in super::PREFIX_CMDS.iter().chain([&b"if"[..], b"alias"].iter()) {
+            assert!(b"iatnsdxe".contains(&w[0]), "{w:?}");
+        }
+    }
+
+    /// The gate before the shell-syntax keyword scan holds for every pattern.
+    #[test]
+    fn syntax_gate_covers_every_pattern() {
+        for (p, _, _) in PATTERNS {
+            let has = |x: &[u8]| p.windows(x.len()).any(|w| w == x);
+            let ok = p.contains(&b'$')
+                || p.contains(&b'%')
+                || has(b"()")
+                || has(b"<<<")
+                || has(b"/dev/");
+            assert!(ok, "{p:?}");
+        }
+    }
 }

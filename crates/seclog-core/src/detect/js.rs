@@ -3,11 +3,10 @@
 //! Works on a "JS view" of the normalised input with whitespace and `/* */` comments removed,
 //! since JavaScript ignores both between tokens (`document /*x*/ . cookie`).
 
-use super::patterns::PatternSet;
+use super::prefilter::{Features, BACKTICK, BRACKET, DASH, HIGH, LPAREN};
 use super::sql_lex::find_seq;
 use super::sqli::Hit;
 use std::borrow::Cow;
-use std::sync::LazyLock;
 
 /// Functions that run code or open dialogs, called directly or as a tagged template.
 const CALLS: &[&[u8]] = &[
@@ -27,11 +26,15 @@ const CALLS: &[&[u8]] = &[
 const GLOBALS: &[&[u8]] =
     &[b"document", b"window", b"self", b"top", b"parent", b"frames", b"globalthis", b"this"];
 
-static CALL_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(CALLS));
-static GLOBAL_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(GLOBALS));
+fn ident(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$'
+}
 
-fn ident(b: Option<&u8>) -> bool {
-    b.is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'$')
+/// The identifier (`[a-z0-9_$]` run) that ends just before `end` in `v`.
+fn ident_before(v: &[u8], end: usize) -> &[u8] {
+    let head = v.get(..end).unwrap_or_default();
+    let len = head.iter().rev().take_while(|c| ident(**c)).count();
+    head.get(end - len..).unwrap_or_default()
 }
 
 /// `s` without whitespace and `/* ... */` comments (borrowed when there are none).
@@ -54,43 +57,105 @@ pub(crate) fn js_view(s: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(v)
 }
 
-/// Judge the JS view `v` (and the normalised text `s`) for script-context XSS.
-pub(crate) fn detect_js(s: &[u8], v: &[u8]) -> Option<Hit> {
-    // One pass for the three bytes the rules below need.
-    let (mut paren, mut tick, mut bracket) = (false, false, false);
-    for &c in v {
-        match c {
-            b'(' => paren = true,
-            b'`' => tick = true,
-            b'[' => bracket = true,
-            _ => {}
+/// The identifier before `end` in `s` with whitespace skipped (as the JS view reads it): its
+/// last 12 bytes, and whether it is longer.
+fn ident_before_blanks(s: &[u8], end: usize) -> ([u8; 12], usize, bool) {
+    let mut buf = [0u8; 12];
+    let mut n = 0;
+    let mut i = end;
+    while let Some(&c) = i.checked_sub(1).and_then(|j| s.get(j)) {
+        i -= 1;
+        if c.is_ascii_whitespace() {
+            continue;
+        }
+        if !ident(c) {
+            break;
+        }
+        if n == buf.len() {
+            return (buf, n, true);
+        }
+        n += 1;
+        if let Some(slot) = buf.get_mut(12 - n) {
+            *slot = c;
         }
     }
-    // `alert(1)`, `eval(...)`, `alert`1``, `new Function(...)`.
-    let call = (paren || tick)
-        && CALL_SET.any(v, |name, p| {
-            let before = p.checked_sub(1).and_then(|i| v.get(i));
-            let after = v.get(p + name.len());
-            let prefixed_new = name == b"newfunction";
-            (prefixed_new || !ident(before)) && matches!(after, Some(b'(' | b'`'))
-        });
-    if call {
+    (buf, n, false)
+}
+
+/// A listed call (`alert`, ..., any identifier ending in `newfunction`) before a `(` or
+/// back-quote: on the JS view `v`, or on `s` with whitespace skipped when `v` is `None` (no
+/// comments to drop).
+fn listed_call(s: &[u8], v: Option<&[u8]>) -> bool {
+    let t = v.unwrap_or(s);
+    let mut from = 0;
+    while let Some(q) = t.get(from..).and_then(|r| r.iter().position(|&c| c == b'(' || c == b'`')) {
+        let p = from + q;
+        from = p + 1;
+        let hit = match v {
+            Some(v) => {
+                let name = ident_before(v, p);
+                CALLS.contains(&name) || name.ends_with(b"newfunction")
+            }
+            None => {
+                let (buf, n, long) = ident_before_blanks(s, p);
+                let name = buf.get(buf.len() - n..).unwrap_or_default();
+                (!long && CALLS.contains(&name)) || name.ends_with(b"newfunction")
+            }
+        };
+        if hit {
+            return true;
+        }
+    }
+    false
+}
+
+/// A listed global, closing parentheses, then `[` and a quote (`self["alert"]`,
+/// `(document)["cookie"]`): on the JS view `v`, or on `s` with whitespace skipped.
+fn computed_global(s: &[u8], v: Option<&[u8]>) -> bool {
+    let t = v.unwrap_or(s);
+    let blank = |c: &&u8| v.is_none() && c.is_ascii_whitespace();
+    let mut from = 0;
+    while let Some(q) = t.get(from..).and_then(|r| r.iter().position(|&c| c == b'[')) {
+        let p = from + q;
+        from = p + 1;
+        let after = t.get(p + 1..).unwrap_or_default().iter().find(|c| !blank(c));
+        if !matches!(after, Some(b'"' | b'\'')) {
+            continue;
+        }
+        // Back over blanks and `)`.
+        let head = t.get(..p).unwrap_or_default();
+        let skip = head.iter().rev().take_while(|c| blank(c) || **c == b')').count();
+        let end = p - skip;
+        let hit = match v {
+            Some(v) => GLOBALS.contains(&ident_before(v, end)),
+            None => {
+                let (buf, n, long) = ident_before_blanks(s, end);
+                !long && GLOBALS.contains(&buf.get(buf.len() - n..).unwrap_or_default())
+            }
+        };
+        if hit {
+            return true;
+        }
+    }
+    false
+}
+
+/// Judge the normalised text `s` for script-context XSS. `v` is the JS view (whitespace and
+/// comments dropped) when it was built — needed when `s` has comments or a back-quote —
+/// and `f` the byte kinds of `s`.
+pub(crate) fn detect_js(s: &[u8], v: Option<&[u8]>, f: Features) -> Option<Hit> {
+    let (paren, tick, bracket) = (f.any(LPAREN), f.any(BACKTICK), f.any(BRACKET));
+    // `alert(1)`, `eval(...)`, `alert`1``, `new Function(...)`: the identifier before a `(` or
+    // back-quote is a listed call (`newfunction` may have anything before it).
+    if (paren || tick) && listed_call(s, v) {
         return Some(("xss.js_call", 0.85));
     }
     // `self["alert"]`, `(document)["cookie"]`, `window[...]`.
-    let global = bracket
-        && GLOBAL_SET.any(v, |name, p| {
-            let before = p.checked_sub(1).and_then(|i| v.get(i));
-            let mut j = p + name.len();
-            while v.get(j) == Some(&b')') {
-                j += 1;
-            }
-            !ident(before) && v.get(j) == Some(&b'[') && matches!(v.get(j + 1), Some(b'"' | b'\''))
-        });
-    if global {
+    if bracket && computed_global(s, v) {
         return Some(("xss.js_computed_global", 0.85));
     }
     // Tagged-template calls: `[].sort.call`${alert}``, `Reflect.apply.call``.
+    let v = v.unwrap_or(s);
     if tick && (find_seq(v, 0, b".call`").is_some() || find_seq(v, 0, b".apply`").is_some()) {
         return Some(("xss.js_template_call", 0.85));
     }
@@ -104,7 +169,7 @@ pub(crate) fn detect_js(s: &[u8], v: &[u8]) -> Option<Hit> {
         return Some(("xss.jsfuck", 0.85));
     }
     // UTF-7 encoded tag: `+ADw-script+AD4-` (the `+` may be decoded to a blank).
-    let utf7 = s.contains(&b'-')
+    let utf7 = f.any(DASH)
         && [b"+adw-".as_slice(), b" adw-"].iter().any(|pat| {
             find_seq(s, 0, pat).is_some_and(|p| {
                 s.get(p + 5).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'/')
@@ -114,7 +179,7 @@ pub(crate) fn detect_js(s: &[u8], v: &[u8]) -> Option<Hit> {
         return Some(("xss.utf7_tag", 0.85));
     }
     // US-ASCII with the high bit set (`\xbcscript\xbe` = `<script>` | 0x80).
-    if let Some(p) = s.iter().position(|&c| c == 0xbc) {
+    if let Some(p) = s.iter().position(|&c| c == 0xbc).filter(|_| f.any(HIGH)) {
         let rest = s.get(p + 1..).unwrap_or_default();
         let name = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
         if name > 0 && rest.get(name) == Some(&0xbe) {

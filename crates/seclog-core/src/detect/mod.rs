@@ -6,6 +6,7 @@
 //! path-segment analysis and a shell-token analyser. No backtracking regular expressions are used;
 //! all passes are linear in the (bounded) input length.
 
+mod cmd_windows;
 mod cmd_words;
 mod cmdi;
 mod js;
@@ -15,6 +16,7 @@ mod patterns;
 mod prefilter;
 mod restricted;
 mod sql_extra;
+mod sql_gate;
 mod sql_lex;
 mod sql_shapes;
 mod sqli;
@@ -141,9 +143,9 @@ pub(crate) fn analyse(n: &Normalized, raw: &str, gated: bool) -> Vec<Finding> {
         (Some(x), Some(y)) => Some(if y.1 > x.1 { y } else { x }),
         (x, y) => x.or(y),
     };
-    let path_hit = if f.may_be_path() { path::detect_path(n, raw, &kw) } else { None };
+    let path_hit = path::detect_path(n, raw, f, &kw);
     push(AttackClass::PathTraversal, stronger(path_hit, restricted.map(|r| r.read)));
-    let cmdi_hit = if f.may_be_cmdi() { cmdi::detect_cmdi(s, &kw) } else { cmdi::start_rules(s) };
+    let cmdi_hit = cmdi::detect_cmdi(s, f, &kw);
     push(AttackClass::Cmdi, stronger(cmdi_hit, restricted.and_then(|r| r.upload)));
     out
 }

@@ -2,7 +2,8 @@
 
 use super::normalize::Normalized;
 use super::patterns::{KeywordScan, Kw, PatternSet};
-use super::sql_lex::find_seq;
+use super::prefilter::{Features, BACKSLASH, COLON, DIGIT, DOT, SLASH};
+use super::sql_lex::{find_seq, memchr};
 use super::sqli::Hit;
 use std::sync::LazyLock;
 
@@ -67,9 +68,20 @@ pub(crate) const SENSITIVE: &[&[u8]] = &[
     b"autoexec.bat",
 ];
 
-/// Judge `n` for path traversal; `raw` is the undecoded input (to spot encoded dots/slashes).
-pub(crate) fn detect_path(n: &Normalized, raw: &str, kw: &KeywordScan<'_>) -> Option<Hit> {
-    let s: std::borrow::Cow<'_, [u8]> = if n.bytes.contains(&b'\\') {
+/// Judge `n` for path traversal; `raw` is the undecoded input (to spot encoded dots/slashes),
+/// `f` the byte kinds of `n.bytes` (each rule runs only when the bytes it needs occur).
+pub(crate) fn detect_path(
+    n: &Normalized,
+    raw: &str,
+    f: Features,
+    kw: &KeywordScan<'_>,
+) -> Option<Hit> {
+    // Dots and slashes spelled in hex are the only rule without a real dot or slash.
+    if !f.any(DOT | SLASH) {
+        return (f.any(DIGIT) && hex_path_chars(&n.bytes))
+            .then_some(("path.hex_spelled_dot_slash", 0.8));
+    }
+    let s: std::borrow::Cow<'_, [u8]> = if f.any(BACKSLASH) && n.bytes.contains(&b'\\') {
         n.bytes.iter().map(|&c| if c == b'\\' { b'/' } else { c }).collect()
     } else {
         std::borrow::Cow::Borrowed(n.bytes.as_slice())
@@ -80,7 +92,7 @@ pub(crate) fn detect_path(n: &Normalized, raw: &str, kw: &KeywordScan<'_>) -> Op
             best = Some(h);
         }
     };
-    let climbs = count_climbs(&s);
+    let climbs = if f.any(DOT) { count_climbs(&s) } else { 0 };
     let encoded = || {
         n.overlong || n.rounds >= 2 || {
             let r = raw.as_bytes();
@@ -101,8 +113,10 @@ pub(crate) fn detect_path(n: &Normalized, raw: &str, kw: &KeywordScan<'_>) -> Op
         // A value that starts by climbing out of its directory (`../x`, `..\x`).
         hit(("path.leading_climb", 0.75));
     }
-    if let Some(h) = system_path(&s) {
-        hit(h);
+    if f.any(SLASH) {
+        if let Some(h) = system_path(&s) {
+            hit(h);
+        }
     }
     let check = |f: &[u8], p: usize| {
         let before_ok = p == 0
@@ -118,24 +132,84 @@ pub(crate) fn detect_path(n: &Normalized, raw: &str, kw: &KeywordScan<'_>) -> Op
     };
     // The shared keyword scan covers the normalised input; the backslash-folded copy needs
     // its own pass.
-    let sensitive = match &s {
-        std::borrow::Cow::Borrowed(_) => kw.any(Kw::Sensitive, check),
-        std::borrow::Cow::Owned(folded) => SENSITIVE_SET.any(folded, check),
-    };
+    // Without a slash only the dotted file names can match: skip the keyword scan unless a
+    // dot starts one of their extensions.
+    let sensitive =
+        (f.is_all() || (f.any(SLASH) && slashed_name_possible(&s)) || dotted_name_possible(&s))
+            && match &s {
+                std::borrow::Cow::Borrowed(_) => kw.any(Kw::Sensitive, check),
+                std::borrow::Cow::Owned(folded) => SENSITIVE_SET.any(folded, check),
+            };
     if sensitive {
         hit(("path.sensitive_file", if climbs > 0 { 0.95 } else { 0.85 }));
     }
-    if let Some(p) = find_seq(&s, 0, b"file:/") {
-        let _ = p;
+    if f.any(COLON) && f.any(SLASH) && find_seq(&s, 0, b"file:/").is_some() {
         hit(("path.file_scheme", 0.85));
     }
-    if hex_path_chars(&s) {
+    if f.any(DIGIT) && hex_path_chars(&s) {
         hit(("path.hex_spelled_dot_slash", 0.8));
     }
     if n.null_byte && climbs > 0 {
         hit(("path.null_byte_truncation", 0.9));
     }
     best
+}
+
+/// What follows the dot in every [`SENSITIVE`] name without a slash (`win.ini`, `.htaccess`,
+/// `web.config`, `wp-config.php`, `.bashrc`, `autoexec.bat`).
+const DOTTED: &[&[u8]] = &[b"ini", b"ht", b"config", b"php", b"bash", b"bat"];
+
+/// Could a slash-less [`SENSITIVE`] name occur in `s` (a dot followed by one of [`DOTTED`])?
+fn dotted_name_possible(s: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(p) = s.get(from..).and_then(|r| memchr(b'.', r)) {
+        let rest = s.get(from + p + 1..).unwrap_or_default();
+        if DOTTED.iter().any(|d| rest.starts_with(d)) {
+            return true;
+        }
+        from += p + 1;
+    }
+    false
+}
+
+/// The word right before the first slash of every [`SENSITIVE`] name with a slash inside it
+/// (`etc/passwd`, `web-inf/`), and what follows the slash of those that start with one
+/// (`/.git/`, `/root/`).
+const BEFORE_SLASH: &[&[u8]] = &[
+    b"etc",
+    b"proc",
+    b"sys",
+    b"var",
+    b"windows",
+    b"winnt",
+    b"system32",
+    b"inetpub",
+    b"inf",
+    b"ssh",
+];
+const AFTER_SLASH: &[&[u8]] = &[b".git/", b".svn/", b".env", b"root/"];
+
+/// Could a [`SENSITIVE`] name with a slash occur in `s`: is a slash preceded by one of
+/// [`BEFORE_SLASH`] or followed by one of [`AFTER_SLASH`]?
+fn slashed_name_possible(s: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(p) = s.get(from..).and_then(|r| memchr(b'/', r)) {
+        let i = from + p;
+        if slash_anchor(s, i) {
+            return true;
+        }
+        from = i + 1;
+    }
+    false
+}
+
+#[inline(never)]
+fn slash_anchor(s: &[u8], i: usize) -> bool {
+    let head = s.get(..i).unwrap_or_default();
+    let len = head.iter().rev().take_while(|c| c.is_ascii_alphanumeric()).count();
+    let word = head.get(i - len..).unwrap_or_default();
+    let tail = s.get(i + 1..).unwrap_or_default();
+    BEFORE_SLASH.contains(&word) || AFTER_SLASH.iter().any(|a| tail.starts_with(a))
 }
 
 /// Does the value start with dots that climb (`../x`, `....//x`, `..;/x`), not an ellipsis?
@@ -197,9 +271,11 @@ fn system_path(s: &[u8]) -> Option<Hit> {
 fn hex_path_chars(s: &[u8]) -> bool {
     let is_hex_char =
         |p: usize| s.get(p..p + 4).is_some_and(|w| matches!(w, b"0x2e" | b"0x2f" | b"0x5c"));
-    let mut from = 0;
-    while let Some(p) = find_seq(s, from, b"0x") {
-        from = p + 2;
+    // Searched by the `x`, rarer than the `0` in text with numbers.
+    let mut from = 1;
+    while let Some(q) = s.get(from..).and_then(|r| memchr(b'x', r)) {
+        let p = from + q - 1;
+        from = p + 3;
         if !is_hex_char(p) {
             continue;
         }
@@ -209,4 +285,32 @@ fn hex_path_chars(s: &[u8]) -> bool {
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{dotted_name_possible, hex_path_chars, slashed_name_possible, SENSITIVE};
+
+    /// The gates before the keyword scan hold for every sensitive name: a slash in it is
+    /// anchored, it needs one before it (`id_rsa`), or a dot starts a listed extension.
+    #[test]
+    fn gates_cover_every_sensitive_name() {
+        for p in SENSITIVE {
+            let needs_slash = !p.contains(&b'/') && !p.starts_with(b".");
+            let bare_word = needs_slash && !p.contains(&b'.');
+            let slashed = p.contains(&b'/') && slashed_name_possible(p);
+            assert!(slashed || bare_word || dotted_name_possible(p), "{p:?}");
+        }
+        assert!(!slashed_name_possible(b"/account/statements/2024/03?page=2"));
+    }
+
+    #[test]
+    fn hex_spelled_dots_and_slashes() {
+        for s in ["0x2e0x2e0x2f", "x0x5c0x2e./", "0x2e/", "..0x2f0x2f"] {
+            assert!(hex_path_chars(s.as_bytes()), "{s}");
+        }
+        for s in ["0x2e is a dot", "x", "0x", "0xff0x2e", "100x200"] {
+            assert!(!hex_path_chars(s.as_bytes()), "{s}");
+        }
+    }
 }

@@ -1,50 +1,74 @@
 //! Multi-pattern literal search (Aho-Corasick: one linear pass for a whole keyword list).
+//!
+//! The automaton is the `aho-corasick` crate's DFA, driven by a plain loop over the bytes
+//! (`Automaton::next_state`): for these short inputs the crate's overlapping-match iterator
+//! spends more on its bookkeeping than on the transitions.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::dfa::DFA;
+use aho_corasick::Anchored;
+
+/// A DFA over `pats` (standard semantics: every occurrence is reported, overlapping ones too).
+fn build_dfa(pats: &[&[u8]]) -> Option<DFA> {
+    DFA::builder().prefilter(false).build(pats).ok()
+}
+
+/// Call `f(pattern index, start)` for every (overlapping) occurrence in `hay`, in order of
+/// their end, until it returns `true`; returns whether it did. Without an automaton (it could
+/// not be built) every pattern is searched on its own.
+fn scan(
+    dfa: Option<&DFA>,
+    pats: &[&[u8]],
+    hay: &[u8],
+    mut f: impl FnMut(usize, usize) -> bool,
+) -> bool {
+    let Some(dfa) = dfa else {
+        for (k, p) in pats.iter().enumerate() {
+            let mut from = 0;
+            while let Some(i) = super::sql_lex::find_seq(hay, from, p) {
+                if f(k, i) {
+                    return true;
+                }
+                from = i + 1;
+            }
+        }
+        return false;
+    };
+    let Ok(mut sid) = dfa.start_state(Anchored::No) else { return false };
+    for (i, &b) in hay.iter().enumerate() {
+        sid = dfa.next_state(Anchored::No, sid, b);
+        if dfa.is_special(sid) && dfa.is_match(sid) {
+            for m in 0..dfa.match_len(sid) {
+                let k = dfa.match_pattern(sid, m).as_usize();
+                let len = pats.get(k).map_or(0, |p| p.len());
+                if f(k, (i + 1).saturating_sub(len)) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
 
 /// A set of literal byte patterns searched together.
 pub(crate) struct PatternSet {
     pats: &'static [&'static [u8]],
-    ac: Option<AhoCorasick>,
+    dfa: Option<DFA>,
 }
 
 impl PatternSet {
     /// Build the automaton (falls back to a naive scan if it cannot be built).
     pub(crate) fn new(pats: &'static [&'static [u8]]) -> Self {
-        let ac = AhoCorasick::builder()
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(pats)
-            .or_else(|_| AhoCorasick::new(pats))
-            .ok();
-        Self { pats, ac }
+        Self { pats, dfa: build_dfa(pats) }
     }
 
     /// Call `f(pattern, start)` for every (overlapping) occurrence until it returns `true`;
     /// returns whether it did.
     pub(crate) fn any(&self, hay: &[u8], mut f: impl FnMut(&'static [u8], usize) -> bool) -> bool {
-        match &self.ac {
-            Some(ac) => {
-                for m in ac.find_overlapping_iter(hay) {
-                    let p = self.pats.get(m.pattern().as_usize()).copied().unwrap_or_default();
-                    if f(p, m.start()) {
-                        return true;
-                    }
-                }
-                false
-            }
-            None => {
-                for p in self.pats {
-                    let mut from = 0;
-                    while let Some(i) = super::sql_lex::find_seq(hay, from, p) {
-                        if f(p, i) {
-                            return true;
-                        }
-                        from = i + 1;
-                    }
-                }
-                false
-            }
-        }
+        let pats = self.pats;
+        scan(self.dfa.as_ref(), pats, hay, |k, start| {
+            f(pats.get(k).copied().unwrap_or_default(), start)
+        })
     }
 }
 
@@ -67,8 +91,9 @@ pub(crate) enum Kw {
 
 /// One automaton over every list of [`Kw`], with the list each pattern came from.
 struct Combined {
-    ac: Option<AhoCorasick>,
+    dfa: Option<DFA>,
     pats: Vec<(Kw, &'static [u8])>,
+    bytes: Vec<&'static [u8]>,
 }
 
 static COMBINED: std::sync::LazyLock<Combined> = std::sync::LazyLock::new(|| {
@@ -82,12 +107,8 @@ static COMBINED: std::sync::LazyLock<Combined> = std::sync::LazyLock::new(|| {
     let mut pats: Vec<(Kw, &'static [u8])> =
         lists.iter().flat_map(|(k, l)| l.iter().map(move |p| (*k, *p))).collect();
     pats.extend(super::cmdi::PATTERNS.iter().map(|p| (Kw::Syntax, p.0)));
-    let ac = AhoCorasick::builder()
-        .kind(Some(AhoCorasickKind::DFA))
-        .build(pats.iter().map(|p| p.1))
-        .or_else(|_| AhoCorasick::new(pats.iter().map(|p| p.1)))
-        .ok();
-    Combined { ac, pats }
+    let bytes: Vec<&'static [u8]> = pats.iter().map(|p| p.1).collect();
+    Combined { dfa: build_dfa(&bytes), pats, bytes }
 });
 
 /// The keyword occurrences of one input, found by a single automaton pass on first use and
@@ -107,24 +128,12 @@ impl<'a> KeywordScan<'a> {
         self.hits.get_or_init(|| {
             let c = &*COMBINED;
             let mut out = Vec::new();
-            match &c.ac {
-                Some(ac) => {
-                    for m in ac.find_overlapping_iter(self.hay) {
-                        if let Some(&(k, p)) = c.pats.get(m.pattern().as_usize()) {
-                            out.push((k, p, m.start()));
-                        }
-                    }
+            scan(c.dfa.as_ref(), &c.bytes, self.hay, |k, start| {
+                if let Some(&(kw, p)) = c.pats.get(k) {
+                    out.push((kw, p, start));
                 }
-                None => {
-                    for &(k, p) in &c.pats {
-                        let mut from = 0;
-                        while let Some(i) = super::sql_lex::find_seq(self.hay, from, p) {
-                            out.push((k, p, i));
-                            from = i + 1;
-                        }
-                    }
-                }
-            }
+                false
+            });
             out
         })
     }

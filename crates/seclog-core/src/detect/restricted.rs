@@ -82,9 +82,25 @@ const MAX_NAME: usize = 64;
 /// restricted lists. `s` is normalised (lower-case).
 pub(crate) fn restricted_file(s: &[u8]) -> Option<Restricted> {
     let t = s.trim_ascii();
-    let start = t.iter().rposition(|c| matches!(c, b'/' | b'\\' | b'=')).map_or(0, |p| p + 1);
+    // Every listed name and suffix ends in a letter, digit or `~` (unit-tested).
+    if !t.last().is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'~') {
+        return None;
+    }
+    // The last segment, walked backwards: it ends at `/`, `\` or `=`, and any other byte
+    // than a name byte or a blank rules it out.
+    let mut start = t.len();
+    while let Some(&c) = start.checked_sub(1).and_then(|i| t.get(i)) {
+        if matches!(c, b'/' | b'\\' | b'=') {
+            break;
+        }
+        let name_byte = c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b'~');
+        if !(name_byte || c == b' ' || c == b'\t') || t.len() - start >= MAX_NAME {
+            return None;
+        }
+        start -= 1;
+    }
     let seg = t.get(start..)?;
-    if seg.len() > MAX_NAME || !seg.contains(&b'.') {
+    if !seg.contains(&b'.') {
         return None;
     }
     let mut name = [0u8; MAX_NAME];
@@ -92,9 +108,6 @@ pub(crate) fn restricted_file(s: &[u8]) -> Option<Restricted> {
     for &c in seg {
         if c == b' ' || c == b'\t' {
             continue;
-        }
-        if !(c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b'~')) {
-            return None;
         }
         if let Some(slot) = name.get_mut(n) {
             *slot = if matches!(c, b'-' | b'_') { b'.' } else { c };
@@ -139,6 +152,15 @@ mod tests {
         }
         assert!(restricted_file(b"wp-config.php").is_some_and(|r| r.upload.is_some()));
         assert!(restricted_file(b"backup.sql").is_some_and(|r| r.upload.is_none()));
+    }
+
+    /// The early exit on the last byte holds for every listed name, suffix and extension.
+    #[test]
+    fn every_name_ends_in_a_name_byte() {
+        let ok = |w: &[u8]| w.last().is_none_or(|c| c.is_ascii_alphanumeric() || *c == b'~');
+        for w in super::CONFIG_FILES.iter().chain(super::BACKUP_SUFFIXES).chain(super::DATA_EXTS) {
+            assert!(ok(w), "{w:?}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! quote-balancing break-out expression judged on tokens.
 
 use super::prefilter::{Features, DOLLAR, PAREN};
+use super::sql_gate::SqlWords;
 use super::sql_lex::{Ctx, Tok};
 use super::sqli::{prose_before_quote, Hit};
 
@@ -165,10 +166,10 @@ fn mongo_operator(s: &[u8]) -> Option<Hit> {
 }
 
 /// Byte-level SQL injection shapes (run even on single-token values).
-pub(crate) fn sql_extras(s: &[u8], f: Features) -> Option<Hit> {
+pub(crate) fn sql_extras(s: &[u8], f: Features, words: SqlWords) -> Option<Hit> {
     let call = if f.any(PAREN) { function_call(s) } else { None };
     call.or_else(|| if f.any(DOLLAR) { mongo_operator(s) } else { None })
-        .or_else(|| super::sql_shapes::sql_shapes(s, f))
+        .or_else(|| super::sql_shapes::sql_shapes(s, f, words.shape))
 }
 
 /// After the assumed string closes (`t[k]` is the first token after it and its closers): an

@@ -56,7 +56,7 @@ pub(crate) enum Ctx {
 /// Upper bound of tokens examined per context (keeps work linear and bounded).
 pub(crate) const MAX_TOKENS: usize = 64;
 
-const STMT: &[&[u8]] = &[
+pub(crate) const STMT: &[&[u8]] = &[
     b"select",
     b"insert",
     b"update",
@@ -156,7 +156,7 @@ const KW: &[&[u8]] = &[
     b"xml",
     b"path",
 ];
-const DANGER_FUNC: &[&[u8]] = &[
+pub(crate) const DANGER_FUNC: &[&[u8]] = &[
     b"sleep",
     b"benchmark",
     b"pg_sleep",
@@ -529,7 +529,7 @@ fn classify_word(s: &[u8], w: &[u8], call: bool, j: usize) -> (Tok, usize) {
     (tok, j)
 }
 
-fn scan_string(s: &[u8], start: usize, q: u8) -> (usize, bool) {
+pub(crate) fn scan_string(s: &[u8], start: usize, q: u8) -> (usize, bool) {
     let mut i = start;
     while let Some(&b) = s.get(i) {
         if b == b'\\' {
@@ -550,6 +550,12 @@ fn scan_string(s: &[u8], start: usize, q: u8) -> (usize, bool) {
 
 fn skip_line(s: &[u8], i: usize) -> usize {
     s.get(i..).and_then(|r| r.iter().position(|&c| c == b'\n')).map_or(s.len(), |p| i + p + 1)
+}
+
+/// Position of the first `b` in `hay`.
+#[inline]
+pub(crate) fn memchr(b: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&c| c == b)
 }
 
 pub(crate) fn find_seq(s: &[u8], from: usize, pat: &[u8]) -> Option<usize> {

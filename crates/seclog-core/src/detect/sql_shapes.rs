@@ -2,7 +2,9 @@
 //! JSON-operator queries on a quoted JSON literal, quoted-identifier break-outs, `x AS "y" FROM`
 //! alias fragments and numeric-boundary probes.
 
-use super::prefilter::{Features, COLON, DOT, PAREN, QUOTE, SEP, SLASH, UNDERSCORE, WS};
+use super::prefilter::{
+    Features, BACKTICK, CLOSE_BRACE, COLON, DOT, LPAREN, QUOTE, UNDERSCORE, WS,
+};
 use super::sql_lex::find_seq;
 use super::sqli::Hit;
 
@@ -253,7 +255,7 @@ fn boundary_number(s: &[u8]) -> Option<Hit> {
 
 /// Identifiers that exist only in SQL dialects (time-delay, large-object, file, network and
 /// introspection functions and procedures): their mention anywhere is an injection probe.
-const SQL_ONLY_WORDS: &[&[u8]] = &[
+pub(crate) const SQL_ONLY_WORDS: &[&[u8]] = &[
     b"pg_sleep",
     b"pg_read_file",
     b"pg_ls_dir",
@@ -399,7 +401,8 @@ struct Seen {
 }
 
 /// The byte-level shapes of this module, strongest first.
-pub(crate) fn sql_shapes(s: &[u8], f: Features) -> Option<Hit> {
+/// `shape_words`: the input holds a word the statement shapes react to (or `_`).
+pub(crate) fn sql_shapes(s: &[u8], f: Features, shape_words: bool) -> Option<Hit> {
     let first = s.iter().position(|c| !c.is_ascii_whitespace())?;
     if s.get(first).is_some_and(u8::is_ascii_digit) && s.len() <= 24 {
         if let Some(h) = boundary_number(s) {
@@ -410,20 +413,22 @@ pub(crate) fn sql_shapes(s: &[u8], f: Features) -> Option<Hit> {
     // its first hit, and then the flags are not needed.
     // Without blanks, `_` or quotes no statement, dialect word or alias shape can fire; the
     // punctuation flags then come from the prefilter.
+    // Every statement, dialect word and alias shape needs one of the words the SQL gate
+    // records (`alter`, `insert`, `as`, ... or a word with `_`).
     let mut seen = Seen::default();
-    let words = if f.any(WS | UNDERSCORE | QUOTE) {
+    let words = if shape_words && f.any(WS | UNDERSCORE | QUOTE) {
         word_shapes(s, &mut seen)
     } else {
         seen = Seen {
-            brace: f.any(SEP) && s.contains(&b'}'),
-            backquote: false,
-            paren: f.any(PAREN),
+            brace: f.any(CLOSE_BRACE),
+            backquote: f.any(BACKTICK),
+            paren: f.any(LPAREN),
             colon_dot: f.any(COLON | DOT),
         };
         None
     };
     words
-        .or_else(|| if f.any(WS | SLASH) { number_logic_literal(s) } else { None })
+        .or_else(|| number_logic_literal(s))
         .or_else(|| if seen.paren { sql_call_value(s) } else { None })
         .or_else(|| if seen.colon_dot { misc_sql(s) } else { None })
         .or_else(|| if seen.brace { json_operator(s) } else { None })
@@ -465,7 +470,7 @@ mod tests {
             "1.e(ascii)",
             "1.e.tables",
         ] {
-            assert!(sql_shapes(s.as_bytes(), Features::of(s.as_bytes())).is_some(), "{s}");
+            assert!(sql_shapes(s.as_bytes(), Features::of(s.as_bytes()), true).is_some(), "{s}");
         }
     }
 
@@ -488,7 +493,7 @@ mod tests {
             "std::string",
             "execute the plan",
         ] {
-            assert!(sql_shapes(s.as_bytes(), Features::of(s.as_bytes())).is_none(), "{s}");
+            assert!(sql_shapes(s.as_bytes(), Features::of(s.as_bytes()), true).is_none(), "{s}");
         }
     }
 }

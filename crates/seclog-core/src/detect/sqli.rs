@@ -1,8 +1,9 @@
 //! SQL injection: lex the input in three quoting contexts and judge the token sequences.
 
 use super::patterns::{KeywordScan, Kw};
-use super::prefilter::{Features, DOT, PAREN, UNDERSCORE};
+use super::prefilter::Features;
 use super::sql_extra::{break_expression, sql_extras};
+use super::sql_gate::{self, SqlWords};
 use super::sql_lex::find_seq;
 use super::sql_lex::{lex, Ctx, Tok, MAX_TOKENS};
 
@@ -15,10 +16,13 @@ fn is_value(t: Tok) -> bool {
 
 /// Judge `s` (normalised, lower-case) for SQL injection.
 pub(crate) fn detect_sqli(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option<Hit> {
-    let mut best: Option<Hit> = metadata_probe(s, f, kw).or_else(|| sql_extras(s, f));
     // One token (letters, digits, `. _ @ $`: `select@`, an e-mail address) is not judged by the
     // token rules: a rule of the detector, not only a gate, so it holds ungated too.
     let single = if f == Features::all() { Features::of(s) } else { f }.sql_single_token();
+    // One pass over the words: may the token judge, the statement shapes or the catalogue and
+    // metadata probes fire at all?
+    let words = if f == Features::all() { SqlWords::all() } else { sql_gate::scan(s, f) };
+    let mut best: Option<Hit> = metadata_probe(s, words, kw).or_else(|| sql_extras(s, f, words));
     if single {
         return best;
     }
@@ -35,6 +39,9 @@ pub(crate) fn detect_sqli(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option
         if q != 0 && !s.contains(&q) {
             continue;
         }
+        if f != Features::all() && !sql_gate::judge_possible(s, ctx, words) {
+            continue;
+        }
         lex(s, ctx, &mut buf);
         if let Some(h) = judge(&buf, ctx, s) {
             if best.is_none_or(|b| h.1 > b.1) {
@@ -49,7 +56,7 @@ pub(crate) fn detect_sqli(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option
 }
 
 /// Tokens with comments removed (comments kept only as a flag at their position).
-fn judge(t: &[Tok], ctx: Ctx, s: &[u8]) -> Option<Hit> {
+pub(crate) fn judge(t: &[Tok], ctx: Ctx, s: &[u8]) -> Option<Hit> {
     let at = |k: usize| t.get(k).copied();
     // Index of the next non-comment token at or after k.
     let skip_c = |mut k: usize| {
@@ -85,6 +92,11 @@ fn judge(t: &[Tok], ctx: Ctx, s: &[u8]) -> Option<Hit> {
             hit(h);
         }
         match (at(k), at(op)) {
+            // A re-opened string after the logical operator balances the query's closing quote:
+            // it holds a short literal (`x' or '1`), not nothing (`select 'and'`) or text
+            // (`.. calendar" and "disney:`).
+            (Some(Tok::Logic), Some(Tok::Str { closed: false }))
+                if at(op + 1).is_none() && !short_literal_tail(s) => {}
             (Some(Tok::Logic), Some(n))
                 if operand_then_sql(t, op) || matches!(n, Tok::LParen | Tok::Stmt) =>
             {
@@ -320,6 +332,15 @@ fn expression_truncation(t: &[Tok]) -> Option<Hit> {
                     | Tok::Str { closed: true }
             )
         });
+    // Two operands side by side (`'x'@email`, `1 2`) do not parse; adjacent strings do
+    // (`'a' 'b'` is one literal in MySQL).
+    let adjacent = body.windows(2).any(|w| {
+        let value = |x: &Tok| matches!(x, Tok::Num | Tok::Var | Tok::Str { .. } | Tok::Func { .. });
+        value(&w[0]) && value(&w[1]) && !matches!(w, [Tok::Str { .. }, Tok::Str { .. }])
+    });
+    if adjacent {
+        return None;
+    }
     let operator = body.iter().any(|x| matches!(x, Tok::Op | Tok::LParen | Tok::Stmt | Tok::Var));
     // A real operand, so symbol strings such as passwords (`!@#$%`) do not qualify.
     let operand =
@@ -485,14 +506,11 @@ pub(crate) const META_FUNCS: &[&[u8]] = &[
     b"row_count",
 ];
 
-fn metadata_probe(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option<Hit> {
-    // Every catalogue name holds `_`, `.`, `sys`, `db` or is `northwind`; every metadata probe
-    // needs `(`.
-    let catalog_possible = f.any(UNDERSCORE | DOT)
-        || find_seq(s, 0, b"sys").is_some()
-        || find_seq(s, 0, b"db").is_some()
-        || find_seq(s, 0, b"northwind").is_some();
-    if !catalog_possible && !f.any(PAREN) {
+fn metadata_probe(s: &[u8], words: SqlWords, kw: &KeywordScan<'_>) -> Option<Hit> {
+    // The word pass found a word that starts a catalogue name, or a metadata function name
+    // before `(`.
+    let catalog_possible = words.catalog;
+    if !catalog_possible && !words.meta {
         return None;
     }
     let word = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
@@ -505,7 +523,7 @@ fn metadata_probe(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option<Hit> {
     if catalog {
         return Some(("sqli.catalog_probe", 0.75));
     }
-    let meta = f.any(PAREN)
+    let meta = words.meta
         && kw.any(Kw::Meta, |f, p| {
             let before = p.checked_sub(1).and_then(|i| s.get(i)).copied();
             if word(before) || before == Some(b'.') {
@@ -525,6 +543,14 @@ fn metadata_probe(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option<Hit> {
             s.get(j).is_none_or(|c| *c == b')')
         });
     meta.then_some(("sqli.metadata_function", 0.75))
+}
+
+/// The text after the last quote of `s` (an unterminated string at the end) is a short
+/// literal: 1 to 6 letters or digits (blanks around it aside), as in `1' or '1`, `A 'AND' B`.
+pub(crate) fn short_literal_tail(s: &[u8]) -> bool {
+    let Some(p) = s.iter().rposition(|&c| c == b'\'' || c == b'"') else { return false };
+    let tail = s.get(p + 1..).unwrap_or_default().trim_ascii();
+    (1..=6).contains(&tail.len()) && tail.iter().all(u8::is_ascii_alphanumeric)
 }
 
 /// Does text with a blank in it precede the first quote of the context?

@@ -45,6 +45,10 @@ fn sqli_examples() {
         "u_id[$ne]=1",
         "msdb",
         "root@example.com'/* comment */;",
+        // a re-opened string holding a short literal after a logical operator
+        "1\" and \"1",
+        "x' OR 'ab",
+        "A 'AND' B",
     ] {
         assert!(has(s, AttackClass::Sqli), "{s}");
     }
@@ -169,6 +173,9 @@ fn benign_examples() {
         "\"NOT FOR SALE\"",
         "... Some content ...",
         "myfunction(){ echo hello }",
+        // text re-opened after a logical operator; two operands side by side before `--`
+        "12\" and \"good quality",
+        "pat'@home--",
     ] {
         assert!(classes(s).is_empty(), "{s}: {:?}", detect(s));
     }
@@ -217,6 +224,45 @@ mod props {
         ) {
             let n = normalise(&s);
             prop_assert_eq!(analyse(&n, &s, true), analyse(&n, &s, false), "{}", s);
+        }
+
+        #[test]
+        fn prefilter_gates_never_change_the_result_on_punctuation(
+            s in "(union|select|or|and|xp_x|1and|order|by|like|mod|sleep|document|window|cookie|innerhtml|etc|ini|ht|\\.|-|/|\\*|<|>|=|:|@|'|\"|`|\\(|\\)|\\[|;|#|&|\\||\\$|\\{|\\}|~|!|%|\\\\|,|\\?|[a-z]|[0-9]| |\n|\t){0,16}"
+        ) {
+            let n = normalise(&s);
+            prop_assert_eq!(analyse(&n, &s, true), analyse(&n, &s, false), "{}", s);
+        }
+
+        /// The SQL gate is a necessary condition of the token judge, in every quoting context.
+        #[test]
+        fn sql_gate_never_hides_a_judgement(
+            s in "(union|select|drop|or|and|xor|div|xp_x|1and|3\\.2union|order|group|by|limit|having|into|outfile|waitfor|delay|like|in|is|mod|sleep|from|where|\\.|-|/|\\*|<|>|=|!|@|'|\"|`|\\(|\\)|;|#|&|\\||,|[a-z]|[0-9]| |\n){0,14}"
+        ) {
+            let b = normalise(&s).bytes;
+            let f = prefilter::Features::of(&b);
+            let words = sql_gate::scan(&b, f);
+            let mut buf = Vec::new();
+            for ctx in [sql_lex::Ctx::None, sql_lex::Ctx::Single, sql_lex::Ctx::Double] {
+                if !sql_gate::judge_possible(&b, ctx, words) {
+                    sql_lex::lex(&b, ctx, &mut buf);
+                    prop_assert_eq!(sqli::judge(&buf, ctx, &b), None, "{:?} {:?}", s, ctx);
+                }
+            }
+        }
+
+        /// Without comments, the JavaScript rules read the text with blanks skipped exactly as
+        /// they read the JS view.
+        #[test]
+        fn js_rules_without_view_match_the_view(
+            s in "(alert|eval|newfunction|self|window|document|\\(|\\)|\\[|\\]|'|\"|`|\\.|-|!|\\+|[a-z]| |\n|\t){0,16}"
+        ) {
+            let b = normalise(&s).bytes;
+            let f = prefilter::Features::of(&b);
+            if sql_lex::find_seq(&b, 0, b"/*").is_none() {
+                let v = js::js_view(&b);
+                prop_assert_eq!(js::detect_js(&b, None, f), js::detect_js(&b, Some(&v), f), "{:?}", s);
+            }
         }
 
         #[test]

@@ -1,8 +1,12 @@
 //! Cross-site scripting: a small HTML tokeniser looking at tags, attributes and URL schemes.
 
 use super::patterns::{KeywordScan, Kw, PatternSet};
-use super::prefilter::{Features, COLON, DASH, DOT, EQ, LT, OTHER, PAREN, QUOTE, SLASH, WS};
+use super::prefilter::{
+    Features, BACKTICK, BANG, BRACKET, COLON, DASH, DOT, EQ, HIGH, LPAREN, LT, QUOTE, SLASH, STAR,
+    WS,
+};
 use super::sql_lex::find_seq;
+use super::sql_lex::memchr;
 use super::sqli::Hit;
 use std::sync::LazyLock;
 
@@ -161,7 +165,7 @@ pub(crate) fn detect_xss(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option<
         }
     };
     let mut i = 0;
-    while let Some(p) = s.get(i..).and_then(|r| r.iter().position(|&c| c == b'<')) {
+    while let Some(p) = s.get(i..).filter(|_| f.any(LT)).and_then(|r| memchr(b'<', r)) {
         let lt = i + p;
         i = lt + 1;
         if let Some(h) = judge_tag(s, lt + 1) {
@@ -172,15 +176,20 @@ pub(crate) fn detect_xss(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option<
         }
     }
     // Attribute injection outside a tag: a quote or whitespace then a known handler and `=`.
-    if f.any(EQ) {
+    if f.any(EQ) && (f.is_all() || handler_before_eq(s)) {
         if let Some(h) = attribute_injection(s, kw) {
             hit(h);
         }
     }
-    if let Some(h) = scheme(s) {
-        hit(h);
+    if f.any(COLON) {
+        if let Some(h) = scheme(s) {
+            hit(h);
+        }
     }
-    if f.any(DOT | PAREN | DASH | LT | OTHER)
+    // Every sink holds `<` or `-`, or a `.` / `(` next to one of its words (unit-tested).
+    let sink_bytes = f.any(LT | DASH);
+    let anchors = f.any(DOT | LPAREN);
+    if (sink_bytes || (anchors && sink_anchor(s, false)))
         && kw.any(Kw::Sink, |_, p| {
             // A path segment named after a sink (`/manual/document.cookie`) is not script.
             p == 0 || s.get(p - 1) != Some(&b'/')
@@ -188,14 +197,22 @@ pub(crate) fn detect_xss(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option<
     {
         hit(("xss.script_sink", 0.8));
     }
-    // JavaScript rules need a call `(`, a back-quote, `[`/`!`/a high byte (classed OTHER) or `-`
-    // (UTF-7); sinks split by blanks or comments need a `.` and a blank or `/`.
-    if f.any(PAREN | QUOTE | DASH | OTHER) || (f.any(DOT) && f.any(WS | SLASH)) {
-        let v = super::js::js_view(s);
-        if let Some(h) = super::js::detect_js(s, &v) {
+    // JavaScript rules need a call `(`, a back-quote, `[` (computed access, JSFuck), `-`
+    // (UTF-7) or a high byte (high-bit ASCII). Sinks split by blanks or comments are searched
+    // on the view without them: needed for a comment, or a blank next to a sink word.
+    let js_rules = f.any(LPAREN | BACKTICK | BRACKET | DASH | HIGH);
+    let comment = f.any(SLASH) && f.any(STAR) && find_seq(s, 0, b"/*").is_some();
+    let compact_sinks = comment || (f.any(WS) && (sink_bytes || (anchors && sink_anchor(s, true))));
+    // The view is built only when a comment must be dropped, for tagged templates, or for the
+    // sinks; otherwise the JavaScript rules skip blanks on the text itself.
+    let view = (compact_sinks || (js_rules && f.any(BACKTICK))).then(|| super::js::js_view(s));
+    if js_rules {
+        if let Some(h) = super::js::detect_js(s, view.as_deref(), f) {
             hit(h);
         }
-        if v.len() != s.len() && SINK_SET.any(&v, |_, p| p == 0 || v.get(p - 1) != Some(&b'/')) {
+    }
+    if let Some(v) = view.as_deref().filter(|v| compact_sinks && v.len() != s.len()) {
+        if SINK_SET.any(v, |_, p| p == 0 || v.get(p - 1) != Some(&b'/')) {
             hit(("xss.script_sink", 0.8));
         }
     }
@@ -203,19 +220,22 @@ pub(crate) fn detect_xss(s: &[u8], f: Features, kw: &KeywordScan<'_>) -> Option<
         s,
         f.any(LT),
         f.any(QUOTE) && f.any(EQ),
-        f.any(PAREN),
-        f.any(COLON | OTHER),
+        f.any(LPAREN),
+        f.any(COLON | BANG),
     );
     if let Some(h) = extra {
         hit(h);
     }
-    if let Some(p) = find_seq(s, 0, b"expression") {
-        let before = s.get(..p).unwrap_or_default();
-        let after = s.get(p + 10..).unwrap_or_default();
-        let colon = before.iter().rev().find(|c| !c.is_ascii_whitespace()) == Some(&b':');
-        let paren = after.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'(');
-        if colon && paren {
-            hit(("xss.css_expression", 0.85));
+    // CSS `: expression(`.
+    if f.any(COLON) && f.any(LPAREN) {
+        if let Some(p) = find_seq(s, 0, b"expression") {
+            let before = s.get(..p).unwrap_or_default();
+            let after = s.get(p + 10..).unwrap_or_default();
+            let colon = before.iter().rev().find(|c| !c.is_ascii_whitespace()) == Some(&b':');
+            let paren = after.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'(');
+            if colon && paren {
+                hit(("xss.css_expression", 0.85));
+            }
         }
     }
     best
@@ -324,6 +344,91 @@ fn judge_tag(s: &[u8], start: usize) -> Option<Hit> {
 static SINK_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(SINKS));
 static SCHEME_SET: LazyLock<PatternSet> = LazyLock::new(|| PatternSet::new(SCHEMES));
 
+/// Words of the sinks that stand next to a `.` or `(` in them.
+const SINK_BEFORE_DOT: &[&[u8]] = &[b"document", b"window"];
+const SINK_AFTER_DOT: &[&[u8]] = &[b"innerhtml", b"appendchild"];
+const SINK_BEFORE_PAREN: &[&[u8]] = &[b"fromcharcode", b"settimeout", b"setinterval", b"eval"];
+
+/// Could a sink without `<` or `-` occur in `s`: is a `.` preceded by `document`/`window` or
+/// followed by `innerhtml`/`appendchild`, or a `(` preceded by `fromcharcode`, `settimeout`,
+/// `setinterval` or `eval`? With `blanks`, whitespace is skipped as the JavaScript view
+/// drops it.
+fn sink_anchor(s: &[u8], blanks: bool) -> bool {
+    let mut from = 0;
+    while let Some(p) = s.get(from..).and_then(|r| r.iter().position(|&c| c == b'.' || c == b'(')) {
+        let i = from + p;
+        if sink_anchor_at(s, i, blanks) {
+            return true;
+        }
+        from = i + 1;
+    }
+    false
+}
+
+/// [`sink_anchor`] at the `.` or `(` at `i` (kept out of line so the search loop stays tight).
+#[inline(never)]
+fn sink_anchor_at(s: &[u8], i: usize, blanks: bool) -> bool {
+    let skip = |c: u8| blanks && c.is_ascii_whitespace();
+    // Does `w` end at `end` (exclusive) / start at `from`, blanks skipped?
+    let ends = |end: usize, w: &[u8]| {
+        let (mut i, mut k) = (end, w.len());
+        while k > 0 {
+            let Some(&c) = i.checked_sub(1).and_then(|j| s.get(j)) else { return false };
+            i -= 1;
+            if skip(c) {
+                continue;
+            }
+            if w.get(k - 1) != Some(&c) {
+                return false;
+            }
+            k -= 1;
+        }
+        true
+    };
+    let starts = |from: usize, w: &[u8]| {
+        let (mut i, mut k) = (from, 0);
+        while k < w.len() {
+            let Some(&c) = s.get(i) else { return false };
+            i += 1;
+            if skip(c) {
+                continue;
+            }
+            if w.get(k) != Some(&c) {
+                return false;
+            }
+            k += 1;
+        }
+        true
+    };
+    if s.get(i) == Some(&b'.') {
+        SINK_BEFORE_DOT.iter().any(|w| ends(i, w))
+            || SINK_AFTER_DOT.iter().any(|w| starts(i + 1, w))
+    } else {
+        SINK_BEFORE_PAREN.iter().any(|w| ends(i, w))
+    }
+}
+
+/// Is some `=` preceded (blanks skipped) by a run of letters starting with `on`? Every event
+/// handler name is such a run, and [`attribute_injection`] needs one right before `=`.
+fn handler_before_eq(s: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(p) = s.get(from..).and_then(|r| memchr(b'=', r)) {
+        let i = from + p;
+        if handler_at(s, i) {
+            return true;
+        }
+        from = i + 1;
+    }
+    false
+}
+
+#[inline(never)]
+fn handler_at(s: &[u8], eq: usize) -> bool {
+    let head = s.get(..eq).unwrap_or_default().trim_ascii_end();
+    let len = head.iter().rev().take_while(|c| c.is_ascii_alphabetic()).count();
+    head.get(head.len() - len..).is_some_and(|w| w.starts_with(b"on"))
+}
+
 fn attribute_injection(s: &[u8], kw: &KeywordScan<'_>) -> Option<Hit> {
     let found = kw.any(Kw::Event, |ev, p| {
         let prev_ok = p == 0
@@ -361,4 +466,26 @@ fn scheme(s: &[u8]) -> Option<Hit> {
                 .any(|c| matches!(c, b'(' | b'`' | b'=' | b'/' | b'%' | b'\\' | b'[' | b'.'))
     });
     found.then_some(("xss.script_url", 0.9))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{handler_before_eq, sink_anchor, EVENTS, SINKS};
+
+    /// The gates before the sink and handler scans hold for every listed name.
+    #[test]
+    fn gates_cover_every_sink_and_handler() {
+        for w in SINKS {
+            let lt_dash = w.contains(&b'<') || w.contains(&b'-');
+            assert!(lt_dash || sink_anchor(w, false), "{w:?}");
+            let spaced: Vec<u8> = w.iter().flat_map(|c| [*c, b' ']).collect();
+            assert!(lt_dash || sink_anchor(&spaced, true), "{w:?}");
+        }
+        for w in EVENTS {
+            let attr = [&w[..], b" ="].concat();
+            assert!(handler_before_eq(&attr), "{w:?}");
+        }
+        assert!(!sink_anchor(b"john.smith@example.com", true));
+        assert!(!handler_before_eq(b"page=2&sort=desc"));
+    }
 }

@@ -1,0 +1,51 @@
+//! Print the findings (class:rule) for the payload of every row of a corpus TSV such as
+//! `shared/corpora/dev/dev.tsv` (a development aid: diff two runs to see what a change moved).
+//!
+//! Usage: `detect_tsv <file.tsv>`; the payload is the last column, with `\\`, `\t`, `\r`, `\n`
+//! escapes.
+#![allow(missing_docs)]
+
+use seclog_core::detect::detect;
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('\\') => out.push('\\'),
+            Some(o) => {
+                out.push('\\');
+                out.push(o);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+fn main() {
+    let Some(path) = std::env::args().nth(1) else {
+        eprintln!("usage: detect_tsv <file.tsv>");
+        std::process::exit(2);
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{path}: {e}");
+            std::process::exit(1);
+        }
+    };
+    for (n, line) in text.lines().enumerate().skip(1) {
+        let payload = unescape(line.rsplit('\t').next().unwrap_or_default());
+        let found: Vec<String> =
+            detect(&payload).iter().map(|f| format!("{}:{}", f.class, f.rule)).collect();
+        println!("{n}\t{}", found.join(","));
+    }
+}
