@@ -145,27 +145,8 @@ impl<K: Hash + Eq, V> DenseMap<K, V> {
 
     /// Keeps the entries for which `keep` is true; returns how many were removed. Frees spare
     /// capacity when the map shrank to a quarter of it.
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) -> usize {
-        let before = self.keys.len();
-        let mut i = 0;
-        while i < self.keys.len() {
-            let kept = match (self.keys.get(i), self.vals.get_mut(i)) {
-                (Some(k), Some(v)) => keep(k, v),
-                _ => true,
-            };
-            if kept {
-                i += 1;
-            } else {
-                self.remove_at(i);
-            }
-        }
-        if self.keys.len() < self.keys.capacity() / 4 {
-            self.keys.shrink_to_fit();
-            self.vals.shrink_to_fit();
-            let (keys, hasher) = (&self.keys, &self.hasher);
-            self.table.shrink_to_fit(|&j| keys.get(pos(j)).map_or(0, |k| hasher.hash_one(k)));
-        }
-        before - self.keys.len()
+    pub(crate) fn retain(&mut self, keep: impl FnMut(&K, &mut V) -> bool) -> usize {
+        self.retain_some(0, usize::MAX, keep).removed
     }
 
     /// Like [`DenseMap::retain`] over at most `budget` entries from position `cursor` on, so a
