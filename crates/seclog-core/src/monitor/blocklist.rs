@@ -224,11 +224,18 @@ impl BlockList {
         for d in decisions {
             d.validate()?;
         }
+        // Linear in held + given decisions (restoring 100,000+ bans at start-up must not be
+        // quadratic): every id given replaces the held one; of several given with one id the
+        // last wins, in the order of those last occurrences.
+        let mut last: HashMap<&str, usize> = HashMap::with_capacity(decisions.len());
+        for (i, d) in decisions.iter().enumerate() {
+            last.insert(d.id.as_str(), i);
+        }
         self.update(|all, allow| {
-            let mut list = all.to_vec();
-            for d in decisions {
-                list.retain(|x| x.id != d.id);
-                if d.deleted_at.is_none() {
+            let mut list: Vec<Arc<Decision>> = Vec::with_capacity(all.len() + decisions.len());
+            list.extend(all.iter().filter(|x| !last.contains_key(x.id.as_str())).cloned());
+            for (i, d) in decisions.iter().enumerate() {
+                if last.get(d.id.as_str()) == Some(&i) && d.deleted_at.is_none() {
                     list.push(Arc::new(d.clone()));
                 }
             }
@@ -448,5 +455,36 @@ mod tests {
         assert!(list.check_ip("10.0.5.1".parse().unwrap(), T0).is_none());
         assert_eq!(list.prune(T0 + Duration::seconds(601)), 3 * RECENT_MAX + 6);
         assert_eq!(list.len(), 1);
+    }
+
+    proptest::proptest! {
+        /// `apply` matches the naive definition: for each given decision in turn, drop the held
+        /// one with its id, then hold it unless it is a deletion.
+        #[test]
+        fn apply_matches_sequential_replace(
+            held in proptest::collection::vec((0u8..12, 0u32..1000), 0..20),
+            given in proptest::collection::vec((0u8..12, 0u32..1000, proptest::bool::ANY), 0..20),
+        ) {
+            let mk = |id: u8, until: u32, deleted: bool| Decision {
+                deleted_at: deleted.then_some(T0),
+                ..dec(&format!("d{id}"), Scope::Ip, &format!("192.0.2.{id}"), Some(i64::from(until)))
+            };
+            let bl = BlockList::new();
+            let held: Vec<Decision> = held.iter().map(|&(i, u)| mk(i, u, false)).collect();
+            bl.apply(&held).unwrap();
+            let given: Vec<Decision> = given.iter().map(|&(i, u, del)| mk(i, u, del)).collect();
+            let mut oracle: Vec<(String, Option<OffsetDateTime>)> =
+                bl.snap.load().all().map(|d| (d.id.clone(), d.until)).collect();
+            for d in &given {
+                oracle.retain(|(id, _)| *id != d.id);
+                if d.deleted_at.is_none() {
+                    oracle.push((d.id.clone(), d.until));
+                }
+            }
+            bl.apply(&given).unwrap();
+            let got: Vec<(String, Option<OffsetDateTime>)> =
+                bl.snap.load().all().map(|d| (d.id.clone(), d.until)).collect();
+            proptest::prop_assert_eq!(got, oracle);
+        }
     }
 }
