@@ -289,3 +289,37 @@ fn openapi_lists_every_route() {
         }
     }
 }
+
+#[test]
+fn batch_answers_every_item_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(&dir.path().join("b.db"));
+    let key = s.key().to_string();
+    let dup = json!({"event_type": "api_access", "event_id": "dup-1"});
+    assert_eq!(s.post("/v1/events", &key, &dup).send().unwrap().status(), 201);
+    let batch = json!([
+        ev("api_access", "192.0.2.1"),
+        {"event_type": "bogus"},
+        dup,
+        {"event_type": "api_access", "bogus_field": 1},
+        ev("api_access", "192.0.2.2"),
+    ]);
+    let r: Value = s.post("/v1/events/batch", &key, &batch).send().unwrap().json().unwrap();
+    let accepted: Vec<u64> =
+        r["accepted"].as_array().unwrap().iter().map(|a| a["index"].as_u64().unwrap()).collect();
+    assert_eq!(accepted, [0, 4]);
+    let rejected = r["rejected"].as_array().unwrap();
+    let idx: Vec<u64> = rejected.iter().map(|x| x["index"].as_u64().unwrap()).collect();
+    assert_eq!(idx, [1, 2, 3], "{r}");
+    assert_eq!(rejected[0]["error"]["field"], "event_type");
+    assert_eq!(rejected[1]["error"]["code"], "not_stored", "the store refused the duplicate id");
+    assert_eq!(rejected[2]["error"]["field"], "bogus_field");
+    for a in r["accepted"].as_array().unwrap() {
+        let id = a["event_id"].as_str().unwrap();
+        assert_eq!(s.get(&format!("/v1/events/{id}"), &key).send().unwrap().status(), 200);
+    }
+    // A body that is not an array of items is refused as a whole.
+    let r = s.post("/v1/events/batch", &key, &json!({"event_type": "api_access"})).send().unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(error_code(&r.json().unwrap()), "malformed_json");
+}
