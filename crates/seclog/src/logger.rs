@@ -481,11 +481,23 @@ impl SecurityLogger {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<EventPage> {
+        self.flush()?; // read your writes: what this process logged is visible
+        self.query_committed(filter, cursor, limit)
+    }
+
+    /// Like [`SecurityLogger::query`] but without waiting for the queue: the page shows what
+    /// is committed now. For callers that acknowledge writes only once committed (the HTTP
+    /// server answers 201 after the commit), so that a query never waits behind a busy writer.
+    pub fn query_committed(
+        &self,
+        filter: &EventFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<EventPage> {
         if limit == 0 || limit > 10_000 {
             return Err(ValidationError::new("limit", "must be between 1 and 10000").into());
         }
         let cursor = cursor.map(Cursor::decode).transpose()?;
-        self.flush()?; // read your writes: what this process logged is visible
         let mut filter = filter.clone();
         if let Some(s) = filter.session_id.take() {
             filter.session_id = Some(self.inner.redactor.hash_session_id(&s));

@@ -134,3 +134,22 @@ fn full_queue_with_drop_policy_refuses_the_whole_batch_and_counts_it() {
     let r = logger.log_events_durable(vec![EventInput::of_type("bogus")]).unwrap();
     assert!(matches!(r.as_slice(), [Err(LogError::Invalid(_))]));
 }
+
+#[test]
+fn query_committed_does_not_wait_for_the_queue() {
+    let (logger, store) = gated(QueueFullPolicy::Wait);
+    block_writer(&logger);
+    logger.log_event(EventInput::of_type("auth_failure")).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let logger = logger.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(logger.query_committed(&EventFilter::default(), None, 10));
+        });
+    }
+    let page = rx.recv_timeout(Duration::from_secs(5)).expect("returns while the writer is busy");
+    assert!(page.unwrap().events.is_empty(), "nothing is committed yet");
+    store.release();
+    // `query` waits for what was logged before it.
+    assert_eq!(logger.query(&EventFilter::default(), None, 10).unwrap().events.len(), 2);
+}
