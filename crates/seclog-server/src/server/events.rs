@@ -159,7 +159,11 @@ pub(crate) async fn list_events(
     }
     let filter = EventFilter::from_params(rest.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .map_err(|e| ApiError::invalid(e.field.clone(), e.to_string()))?;
-    let page = blocking(&st, move |l| Ok(l.query(&filter, cursor.as_deref(), limit)?)).await?;
+    // What is committed now: every event this server acknowledged is (201 after the commit),
+    // and a query must not wait behind a busy writer. Events the server logs itself (failed
+    // keys) show up once the writer commits them, within milliseconds.
+    let page =
+        blocking(&st, move |l| Ok(l.query_committed(&filter, cursor.as_deref(), limit)?)).await?;
     Ok(Json(json!({"events": page.events, "next_cursor": page.next_cursor})))
 }
 
@@ -181,7 +185,11 @@ pub(crate) async fn get_event(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let ev = blocking(&st, move |l| {
-        l.get_event(&id)?.ok_or_else(|| ApiError::not_found(format!("no event {id}")))
+        // Committed events only, without waiting for the queue (see `list_events`).
+        l.store()
+            .get_event(&id)
+            .map_err(seclog::LogError::from)?
+            .ok_or_else(|| ApiError::not_found(format!("no event {id}")))
     })
     .await?;
     Ok(Json(serde_json::to_value(ev).map_err(|e| ApiError::internal(&e))?))
