@@ -273,3 +273,54 @@ fn readers_see_commits_while_a_writer_inserts() {
     writer.join().unwrap();
     assert_eq!(store.count_events(&EventFilter::default()).unwrap(), 10_000);
 }
+
+fn file_len(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// Writes 40 transactions of 200 events with a 50-page checkpoint threshold; returns the
+/// largest WAL seen and the database file's size (after `settle`), then reopens to count.
+fn write_with_checkpoints(background: bool) -> (u64, u64) {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("seclog.db");
+    let wal = dir.path().join("seclog.db-wal");
+    let opts = SqliteOptions {
+        wal_autocheckpoint_pages: 50,
+        background_checkpoint: background,
+        ..Default::default()
+    };
+    let events = data::dataset(8000, 7);
+    let (mut max_wal, db_len);
+    {
+        let store = SqliteStore::open_with(&path, opts).unwrap();
+        let initial = file_len(&path);
+        max_wal = 0;
+        for chunk in events.chunks(200) {
+            store.insert_events(chunk).unwrap();
+            max_wal = max_wal.max(file_len(&wal));
+        }
+        // The thread copies pages into the database file without any call of ours.
+        let start = std::time::Instant::now();
+        while file_len(&path) <= initial {
+            assert!(start.elapsed().as_secs() < 10, "no checkpoint reached the database file");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        db_len = file_len(&path);
+    } // dropping the store stops and joins the thread
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.count_events(&EventFilter::default()).unwrap(), 8000);
+    (max_wal, db_len)
+}
+
+#[test]
+fn background_checkpoints_copy_pages_and_keep_the_wal_bounded() {
+    let (wal_bg, db_bg) = write_with_checkpoints(true);
+    let (wal_inline, _) = write_with_checkpoints(false);
+    eprintln!("largest WAL: background {wal_bg} bytes, inline {wal_inline} bytes");
+    // Each transaction here appends ~0.6 MiB of frames. A WAL that never restarts (the
+    // background checkpoint alone, racing the writer, never completes) holds all 40 of them,
+    // ~24 MiB; the writer's own checkpoint at 4x the threshold keeps it to a few.
+    assert!(wal_bg < 8 << 20, "WAL grew to {wal_bg} bytes");
+    assert!(db_bg > 1 << 20, "database file {db_bg} bytes");
+    assert!(wal_inline < 8 << 20, "WAL grew to {wal_inline} bytes");
+}

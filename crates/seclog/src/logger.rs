@@ -22,7 +22,7 @@ use crate::config::{Config, QueueFullPolicy};
 use crate::error::{LogError, Result};
 use crate::filelog::RotatingLog;
 use crate::keyfile::session_key;
-use crate::monitor::Monitor;
+use crate::monitor::{Monitor, Outcome};
 use crate::writer::{Msg, Writer, WriterStats};
 use seclog_core::monitor::{BlockInfo, BlockList, IpSet, Rule, RuleEngine};
 
@@ -191,9 +191,10 @@ impl SecurityLogger {
         &self.inner.stats
     }
 
-    /// Events waiting in the queue.
+    /// Events (and alert/decision records) waiting in the queue.
     pub fn queue_depth(&self) -> usize {
-        self.inner.tx.read().as_ref().map_or(0, |t| t.len())
+        let messages = self.inner.tx.read().as_ref().map_or(0, |t| t.len());
+        messages + self.inner.stats.queued_extra.load(Ordering::Relaxed)
     }
 
     /// Validates, redacts and scores an event, runs the rules, and queues it for storage.
@@ -256,30 +257,113 @@ impl SecurityLogger {
     }
 
     fn submit_with(&self, input: EventInput, how: Handoff) -> Result<LogReceipt> {
+        let (event, outcome) = self.admit(input)?;
+        let mut receipt = LogReceipt { event_id: event.event_id.clone(), blocked: false };
+        self.enqueue(event, how)?;
+        if let Some(out) = outcome {
+            receipt.blocked = out.was_blocked;
+            self.side_effects(out, !matches!(how, Handoff::Try));
+        }
+        Ok(receipt)
+    }
+
+    /// Validates, redacts and scores the event and runs the rules on it (the block decisions
+    /// take effect here); what the writer must store besides the event is returned.
+    fn admit(&self, input: EventInput) -> Result<(SecurityEvent, Option<Outcome>)> {
         // With monitoring on, the monitor scores the event (it knows the IP's reputation).
         let mut event = if self.inner.monitor.is_some() {
             self.validate_and_redact(input)?
         } else {
             self.prepare(input)?
         };
-        let id = event.event_id.clone();
         let outcome = self.inner.monitor.as_ref().map(|m| m.lock().observe(&mut event));
-        self.enqueue(event, how)?;
-        let mut receipt = LogReceipt { event_id: id, blocked: false };
-        if let Some(out) = outcome {
-            receipt.blocked = out.was_blocked;
-            let wait = !matches!(how, Handoff::Try);
-            for d in out.decisions {
-                self.send_side(Msg::NewDecision(Box::new(d)), wait);
-            }
-            for a in out.alerts {
-                self.send_side(Msg::NewAlert(Box::new(a)), wait);
-            }
-            if let Some(ip) = out.suspicious {
-                self.send_side(Msg::SuspiciousIps(vec![ip]), wait);
+        Ok((event, outcome))
+    }
+
+    /// Queues the alerts, decisions and suspicious-IP rows of one observed event.
+    fn side_effects(&self, out: Outcome, wait: bool) {
+        for d in out.decisions {
+            self.send_side(Msg::NewDecision(Box::new(d)), wait);
+        }
+        for a in out.alerts {
+            self.send_side(Msg::NewAlert(Box::new(a)), wait);
+        }
+        if let Some(ip) = out.suspicious {
+            self.send_side(Msg::SuspiciousIps(vec![ip]), wait);
+        }
+    }
+
+    /// Logs many events and returns once the accepted ones are committed. Each input goes
+    /// through what [`SecurityLogger::log_event`] does (validation, redaction, score, rules);
+    /// the accepted events then go to the writer as one message, so they are committed in one
+    /// transaction (together with whatever else is queued) and take one slot of the queue.
+    ///
+    /// Returns, per input and in order, its event id or why it was not stored: invalid, or
+    /// refused by the store at commit (for example a duplicate `event_id`). The outer error
+    /// means no accepted event of the call can be assumed stored: the queue is full (with
+    /// `queue_full_policy = drop`; they are counted in `writer_stats().dropped`), the logger
+    /// is closed, or the commit did not happen within `durable_timeout_ms`.
+    pub fn log_events_durable(
+        &self,
+        inputs: impl IntoIterator<Item = EventInput>,
+    ) -> Result<Vec<Result<String>>> {
+        let inputs = inputs.into_iter();
+        let mut results: Vec<Result<String>> = Vec::with_capacity(inputs.size_hint().0);
+        let mut events = Vec::with_capacity(inputs.size_hint().0);
+        let mut outcomes = Vec::new();
+        for input in inputs {
+            match self.admit(input) {
+                Ok((event, outcome)) => {
+                    results.push(Ok(event.event_id.clone()));
+                    events.push(event);
+                    outcomes.extend(outcome);
+                }
+                Err(e) => results.push(Err(e)),
             }
         }
-        Ok(receipt)
+        if events.is_empty() {
+            return Ok(results);
+        }
+        let (ack_tx, ack_rx) = bounded(1);
+        {
+            let guard = self.inner.tx.read();
+            let tx = guard.as_ref().ok_or(LogError::Closed)?;
+            let n = events.len();
+            let extra = n - 1;
+            // Counted before sending: the writer subtracts when it takes the message.
+            self.inner.stats.queued_extra.fetch_add(extra, Ordering::Relaxed);
+            let msg = Msg::Events(events, Some(ack_tx));
+            let sent = if self.inner.config.queue_full_policy == QueueFullPolicy::Wait {
+                tx.send(msg).map_err(|_| LogError::Closed)
+            } else {
+                tx.try_send(msg).map_err(|e| match e {
+                    TrySendError::Full(_) => {
+                        self.inner.stats.dropped.fetch_add(n as u64, Ordering::Relaxed);
+                        LogError::QueueFull
+                    }
+                    TrySendError::Disconnected(_) => LogError::Closed,
+                })
+            };
+            if let Err(e) = sent {
+                self.inner.stats.queued_extra.fetch_sub(extra, Ordering::Relaxed);
+                return Err(e);
+            }
+        }
+        for out in outcomes {
+            self.side_effects(out, true);
+        }
+        match self.wait_ack(&ack_rx)? {
+            Ok(()) => {}
+            Err(refused) => {
+                let refused: std::collections::HashSet<String> = refused.into_iter().collect();
+                for r in &mut results {
+                    if matches!(r, Ok(id) if refused.contains(id)) {
+                        *r = Err(refused_error());
+                    }
+                }
+            }
+        }
+        Ok(results)
     }
 
     /// The decision in force against `ip` now, if any (a lock-free read; allowlisted addresses
@@ -339,18 +423,20 @@ impl SecurityLogger {
             }
         }
         if let Some(rx) = ack_rx {
-            self.wait_ack(&rx)?;
+            if self.wait_ack(&rx)?.is_err() {
+                return Err(refused_error());
+            }
         }
         Ok(())
     }
 
-    fn wait_ack(&self, rx: &Receiver<std::result::Result<(), String>>) -> Result<()> {
+    /// Waits for the writer's answer: `Ok(Err(ids))` names the events the store refused.
+    fn wait_ack(
+        &self,
+        rx: &Receiver<std::result::Result<(), Vec<String>>>,
+    ) -> Result<std::result::Result<(), Vec<String>>> {
         let ms = self.inner.config.durable_timeout_ms;
-        match rx.recv_timeout(Duration::from_millis(ms)) {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(msg)) => Err(LogError::Store(seclog_store::StoreError::Database(msg))),
-            Err(_) => Err(LogError::CommitTimeout(ms)),
-        }
+        rx.recv_timeout(Duration::from_millis(ms)).map_err(|_| LogError::CommitTimeout(ms))
     }
 
     /// Sends a message to the writer (alerts, decisions, suspicious IPs), waiting for room
@@ -396,11 +482,23 @@ impl SecurityLogger {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<EventPage> {
+        self.flush()?; // read your writes: what this process logged is visible
+        self.query_committed(filter, cursor, limit)
+    }
+
+    /// Like [`SecurityLogger::query`] but without waiting for the queue: the page shows what
+    /// is committed now. For callers that acknowledge writes only once committed (the HTTP
+    /// server answers 201 after the commit), so that a query never waits behind a busy writer.
+    pub fn query_committed(
+        &self,
+        filter: &EventFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<EventPage> {
         if limit == 0 || limit > 10_000 {
             return Err(ValidationError::new("limit", "must be between 1 and 10000").into());
         }
         let cursor = cursor.map(Cursor::decode).transpose()?;
-        self.flush()?; // read your writes: what this process logged is visible
         let mut filter = filter.clone();
         if let Some(s) = filter.session_id.take() {
             filter.session_id = Some(self.inner.redactor.hash_session_id(&s));
@@ -479,6 +577,13 @@ fn start_retention(
         })
         .map_err(|e| LogError::Io(format!("cannot start the retention thread: {e}")))?;
     Ok((stop_tx, handle))
+}
+
+/// What a durable write answers for an event the store refused after accepting it.
+fn refused_error() -> LogError {
+    LogError::Store(seclog_store::StoreError::Database(
+        "the event was refused by the store (a duplicate event_id?)".into(),
+    ))
 }
 
 /// Opens a logger on the database at `path` with otherwise default settings.

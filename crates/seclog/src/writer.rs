@@ -1,7 +1,8 @@
 //! The writer thread: owns the write side of the store, commits in batches (group commit),
 //! appends committed events to the log file, and answers flushes and durable writes.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,10 @@ use crate::filelog::RotatingLog;
 /// A message to the writer.
 pub(crate) enum Msg {
     /// An accepted event; the sender, when present, is told once it is committed.
-    Event(Box<SecurityEvent>, Option<Sender<Result<(), String>>>),
+    Event(Box<SecurityEvent>, Option<Ack>),
+    /// Accepted events sent together (one queue slot, committed in one transaction); the
+    /// sender, when present, is told once they are committed.
+    Events(Vec<SecurityEvent>, Option<Ack>),
     /// A new alert.
     NewAlert(Box<SecurityAlert>),
     /// A new decision (block) to persist.
@@ -42,6 +46,9 @@ pub struct WriterStats {
     pub last_commit_micros: AtomicU64,
     /// Sum of commit durations, in microseconds.
     pub commit_micros_total: AtomicU64,
+    /// Events queued in [`Msg::Events`] messages beyond the first of each (the queue counts
+    /// messages; this makes its depth count events).
+    pub(crate) queued_extra: AtomicUsize,
 }
 
 pub(crate) struct Writer {
@@ -54,13 +61,15 @@ pub(crate) struct Writer {
     pub(crate) blocklist: Arc<seclog_core::monitor::BlockList>,
 }
 
-type Ack = Sender<Result<(), String>>;
+/// Told once the events of its message are committed: `Err` holds the ids of those of them
+/// the store refused.
+pub(crate) type Ack = Sender<Result<(), Vec<String>>>;
 
 impl Writer {
     /// Runs until every sender is gone and the queue is drained.
     pub(crate) fn run(mut self) {
         let mut events: Vec<SecurityEvent> = Vec::with_capacity(self.batch_size);
-        let mut acks: Vec<Ack> = Vec::new();
+        let mut acks: Vec<(Ack, Range<usize>)> = Vec::new();
         let mut flushes: Vec<Sender<()>> = Vec::new();
         let mut alerts: Vec<SecurityAlert> = Vec::new();
         let mut ips: Vec<SuspiciousIp> = Vec::new();
@@ -74,7 +83,17 @@ impl Writer {
                     Msg::Event(ev, ack) => {
                         events.push(*ev);
                         if let Some(a) = ack {
-                            acks.push(a);
+                            acks.push((a, events.len() - 1..events.len()));
+                        }
+                    }
+                    Msg::Events(evs, ack) => {
+                        let n = evs.len();
+                        self.stats.queued_extra.fetch_sub(n.saturating_sub(1), Ordering::Relaxed);
+                        taken += n.saturating_sub(1);
+                        let start = events.len();
+                        events.extend(evs);
+                        if let Some(a) = ack {
+                            acks.push((a, start..events.len()));
                         }
                     }
                     Msg::NewAlert(a) => alerts.push(*a),
@@ -97,7 +116,7 @@ impl Writer {
         }
     }
 
-    fn commit(&mut self, events: &mut Vec<SecurityEvent>, acks: &mut Vec<Ack>) {
+    fn commit(&mut self, events: &mut Vec<SecurityEvent>, acks: &mut Vec<(Ack, Range<usize>)>) {
         if events.is_empty() {
             return;
         }
@@ -120,14 +139,25 @@ impl Writer {
                 tracing::error!(error = %e, "writing the security log file failed");
             }
         }
-        let ack_result = match &result {
-            Ok(()) => Ok(()),
-            Err(failed) => {
-                Err(format!("{} event(s) of the batch were refused by the store", failed.len()))
-            }
-        };
-        for a in acks.drain(..) {
-            let _ = a.send(ack_result.clone());
+        for (a, range) in acks.drain(..) {
+            let answer = match &result {
+                Ok(()) => Ok(()),
+                Err(failed) => {
+                    let mine: Vec<String> = events
+                        .get(range)
+                        .unwrap_or_default()
+                        .iter()
+                        .filter(|e| failed.contains(&e.event_id))
+                        .map(|e| e.event_id.clone())
+                        .collect();
+                    if mine.is_empty() {
+                        Ok(())
+                    } else {
+                        Err(mine)
+                    }
+                }
+            };
+            let _ = a.send(answer);
         }
         events.clear();
     }

@@ -348,11 +348,18 @@ impl BlockList {
         for d in decisions {
             d.validate()?;
         }
+        // Linear in held + given decisions (restoring 100,000+ bans at start-up must not be
+        // quadratic): every id given replaces the held one; of several given with one id the
+        // last wins, in the order of those last occurrences.
+        let mut last: HashMap<&str, usize> = HashMap::with_capacity(decisions.len());
+        for (i, d) in decisions.iter().enumerate() {
+            last.insert(d.id.as_str(), i);
+        }
         self.update(|all, allow| {
-            let mut list = all.to_vec();
-            for d in decisions {
-                list.retain(|x| x.id != d.id);
-                if d.deleted_at.is_none() {
+            let mut list: Vec<Arc<Decision>> = Vec::with_capacity(all.len() + decisions.len());
+            list.extend(all.iter().filter(|x| !last.contains_key(x.id.as_str())).cloned());
+            for (i, d) in decisions.iter().enumerate() {
+                if last.get(d.id.as_str()) == Some(&i) && d.deleted_at.is_none() {
                     list.push(Arc::new(d.clone()));
                 }
             }

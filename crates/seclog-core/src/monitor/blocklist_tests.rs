@@ -276,3 +276,34 @@ proptest::proptest! {
         proptest::prop_assert_eq!(bl.check_ip_with(addr, || now), check_ip_reference(&bl, addr, now));
     }
 }
+
+proptest::proptest! {
+    /// `apply` matches the naive definition: for each given decision in turn, drop the held
+    /// one with its id, then hold it unless it is a deletion.
+    #[test]
+    fn apply_matches_sequential_replace(
+        held in proptest::collection::vec((0u8..12, 0u32..1000), 0..20),
+        given in proptest::collection::vec((0u8..12, 0u32..1000, proptest::bool::ANY), 0..20),
+    ) {
+        let mk = |id: u8, until: u32, deleted: bool| Decision {
+            deleted_at: deleted.then_some(T0),
+            ..dec(&format!("d{id}"), Scope::Ip, &format!("192.0.2.{id}"), Some(i64::from(until)))
+        };
+        let bl = BlockList::new();
+        let held: Vec<Decision> = held.iter().map(|&(i, u)| mk(i, u, false)).collect();
+        bl.apply(&held).unwrap();
+        let given: Vec<Decision> = given.iter().map(|&(i, u, del)| mk(i, u, del)).collect();
+        let mut oracle: Vec<(String, Option<OffsetDateTime>)> =
+            bl.snap.load().all().map(|d| (d.id.clone(), d.until)).collect();
+        for d in &given {
+            oracle.retain(|(id, _)| *id != d.id);
+            if d.deleted_at.is_none() {
+                oracle.push((d.id.clone(), d.until));
+            }
+        }
+        bl.apply(&given).unwrap();
+        let got: Vec<(String, Option<OffsetDateTime>)> =
+            bl.snap.load().all().map(|d| (d.id.clone(), d.until)).collect();
+        proptest::prop_assert_eq!(got, oracle);
+    }
+}

@@ -5,7 +5,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use seclog::core::{EventFilter, EventInput, EventStatus};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::auth::{Ingest, Read};
@@ -40,7 +40,7 @@ pub(crate) async fn post_batch(
     _key: Ingest,
     headers: HeaderMap,
     body: Body,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<BatchAnswer>> {
     let ct = content_type(&headers);
     let ndjson = match ct.as_str() {
         "application/json" => false,
@@ -49,38 +49,93 @@ pub(crate) async fn post_batch(
     };
     st.check_queue()?;
     let bytes = read_body(&headers, body, BATCH_LIMIT).await?;
-    let items: Vec<Result<EventInput, ApiError>> = if ndjson {
-        let text = std::str::from_utf8(&bytes).map_err(|_| {
-            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "body is not UTF-8")
-        })?;
-        text.lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).map_err(|e| json_error(&e)))
-            .collect()
-    } else {
-        let values: Vec<Box<serde_json::value::RawValue>> =
-            serde_json::from_slice(&bytes).map_err(|e| json_error(&e))?;
-        values.iter().map(|v| serde_json::from_str(v.get()).map_err(|e| json_error(&e))).collect()
-    };
-    if items.len() > MAX_BATCH_ITEMS {
-        return Err(ApiError::invalid("batch", format!("more than {MAX_BATCH_ITEMS} events")));
-    }
+    // Parsing, the engine and the wait for the commit all run on one blocking thread.
     let out = blocking(&st, move |l| {
-        let mut accepted = Vec::new();
-        let mut rejected = Vec::new();
+        let items = parse_batch(&bytes, ndjson)?;
+        if items.len() > MAX_BATCH_ITEMS {
+            return Err(ApiError::invalid("batch", format!("more than {MAX_BATCH_ITEMS} events")));
+        }
+        let mut answer = BatchAnswer::default();
+        let mut indexes = Vec::with_capacity(items.len());
+        let mut inputs = Vec::with_capacity(items.len());
         for (index, item) in items.into_iter().enumerate() {
-            match item.and_then(|input| l.log_event(input).map_err(ApiError::from)) {
-                Ok(id) => accepted.push(json!({"index": index, "event_id": id})),
-                Err(e) => rejected.push(json!({"index": index, "error": e.to_json()})),
+            match item {
+                Ok(input) => {
+                    indexes.push(index);
+                    inputs.push(input);
+                }
+                Err(e) => answer.rejected.push(Rejected { index, error: e.to_json() }),
             }
         }
-        if !accepted.is_empty() {
-            l.flush()?;
+        // One queue message, committed in one transaction (with whatever else is queued).
+        let results = l.log_events_durable(inputs)?;
+        answer.accepted.reserve(results.len());
+        for (index, result) in indexes.into_iter().zip(results) {
+            match result {
+                Ok(event_id) => answer.accepted.push(Accepted { index, event_id }),
+                Err(e) => answer.rejected.push(Rejected { index, error: item_error(e) }),
+            }
         }
-        Ok(json!({"accepted": accepted, "rejected": rejected}))
+        answer.rejected.sort_unstable_by_key(|r| r.index);
+        Ok(answer)
     })
     .await?;
     Ok(Json(out))
+}
+
+/// The answer of `POST /v1/events/batch`.
+#[derive(Default, Serialize)]
+pub(crate) struct BatchAnswer {
+    accepted: Vec<Accepted>,
+    rejected: Vec<Rejected>,
+}
+
+#[derive(Serialize)]
+struct Accepted {
+    index: usize,
+    event_id: String,
+}
+
+#[derive(Serialize)]
+struct Rejected {
+    index: usize,
+    error: Value,
+}
+
+/// The items of a batch body: a JSON array, or one JSON object per line. A body that is not
+/// one of those is an error; an item that is not a valid event is an error in its place.
+fn parse_batch(bytes: &[u8], ndjson: bool) -> ApiResult<Vec<ApiResult<EventInput>>> {
+    if ndjson {
+        let text = std::str::from_utf8(bytes).map_err(|_| {
+            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "body is not UTF-8")
+        })?;
+        return Ok(text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).map_err(|e| json_error(&e)))
+            .collect());
+    }
+    // Usually every item is valid: one pass. Otherwise split the array into its items and
+    // parse each on its own, so that one bad item does not reject the others.
+    if let Ok(all) = serde_json::from_slice::<Vec<EventInput>>(bytes) {
+        return Ok(all.into_iter().map(Ok).collect());
+    }
+    let values: Vec<&serde_json::value::RawValue> =
+        serde_json::from_slice(bytes).map_err(|e| json_error(&e))?;
+    Ok(values.iter().map(|v| serde_json::from_str(v.get()).map_err(|e| json_error(&e))).collect())
+}
+
+/// How an item the engine did not store is reported (no internals).
+fn item_error(e: seclog::LogError) -> Value {
+    match e {
+        seclog::LogError::Store(_) => ApiError::new(
+            StatusCode::CONFLICT,
+            "not_stored",
+            "the store refused the event (a duplicate event_id?)",
+        )
+        .to_json(),
+        other => ApiError::from(other).to_json(),
+    }
 }
 
 /// Events matching the filters (the library's filter keys), newest first, with a cursor.
@@ -104,7 +159,11 @@ pub(crate) async fn list_events(
     }
     let filter = EventFilter::from_params(rest.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .map_err(|e| ApiError::invalid(e.field.clone(), e.to_string()))?;
-    let page = blocking(&st, move |l| Ok(l.query(&filter, cursor.as_deref(), limit)?)).await?;
+    // What is committed now: every event this server acknowledged is (201 after the commit),
+    // and a query must not wait behind a busy writer. Events the server logs itself (failed
+    // keys) show up once the writer commits them, within milliseconds.
+    let page =
+        blocking(&st, move |l| Ok(l.query_committed(&filter, cursor.as_deref(), limit)?)).await?;
     Ok(Json(json!({"events": page.events, "next_cursor": page.next_cursor})))
 }
 
@@ -126,7 +185,11 @@ pub(crate) async fn get_event(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let ev = blocking(&st, move |l| {
-        l.get_event(&id)?.ok_or_else(|| ApiError::not_found(format!("no event {id}")))
+        // Committed events only, without waiting for the queue (see `list_events`).
+        l.store()
+            .get_event(&id)
+            .map_err(seclog::LogError::from)?
+            .ok_or_else(|| ApiError::not_found(format!("no event {id}")))
     })
     .await?;
     Ok(Json(serde_json::to_value(ev).map_err(|e| ApiError::internal(&e))?))

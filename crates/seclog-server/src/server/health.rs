@@ -1,8 +1,8 @@
 //! `/health`, `/metrics` (Prometheus) and `/openapi.json`, plus the request metrics layer.
 
-use std::sync::atomic::Ordering;
-use std::sync::OnceLock;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
@@ -88,14 +88,10 @@ pub(crate) async fn metrics(
     State(st): State<AppState>,
     _key: super::auth::Read,
 ) -> ApiResult<Response> {
-    let stats = blocking(&st, |l| {
-        let stats = l.get_statistics()?;
-        let active = l.decisions(false, 1_000_000)?.len();
-        Ok((stats, active))
-    })
-    .await?;
-    let (stats, active) = stats;
+    let stats = st.stats.get(&st).await?;
     let l = &st.logger;
+    // Decisions in force: the in-memory block list that enforces them (no store read).
+    let active = l.blocklist().active(l.now()).len();
     let w = l.writer_stats();
     metrics::gauge!("seclog_queue_depth").set(l.queue_depth() as f64);
     metrics::gauge!("seclog_queue_capacity").set(l.config().queue_capacity as f64);
@@ -110,7 +106,7 @@ pub(crate) async fn metrics(
         .absolute(w.commit_micros_total.load(Ordering::Relaxed));
     metrics::gauge!("seclog_active_decisions").set(active as f64);
     metrics::gauge!("seclog_events_stored").set(stats.total_events as f64);
-    let v = serde_json::to_value(&stats).map_err(|e| ApiError::internal(&e))?;
+    let v = serde_json::to_value(&*stats).map_err(|e| ApiError::internal(&e))?;
     for (field, metric, label) in [
         ("events_by_type", "seclog_events_by_type", "type"),
         ("events_by_severity", "seclog_events_by_severity", "severity"),
@@ -124,6 +120,47 @@ pub(crate) async fn metrics(
     }
     let text = prometheus().render();
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
+}
+
+/// How old the store statistics behind /metrics may be.
+const STATS_MAX_AGE: Duration = Duration::from_secs(60);
+
+/// The store statistics behind /metrics (stored events by type and severity, alerts by
+/// status). They count whole tables, which takes seconds on 10,000,000 events, so a scrape
+/// uses a snapshot at most [`STATS_MAX_AGE`] old; an older one is served while a single
+/// background task computes the next. Only the first scrape waits for the count.
+#[derive(Default)]
+pub(crate) struct StatsCache {
+    snapshot: parking_lot::Mutex<Option<(Instant, Arc<seclog::core::Statistics>)>>,
+    refreshing: AtomicBool,
+}
+
+impl StatsCache {
+    async fn get(&self, st: &AppState) -> ApiResult<Arc<seclog::core::Statistics>> {
+        let current = self.snapshot.lock().clone();
+        match current {
+            Some((at, stats)) => {
+                if at.elapsed() >= STATS_MAX_AGE && !self.refreshing.swap(true, Ordering::AcqRel) {
+                    let st2 = st.clone();
+                    tokio::spawn(async move {
+                        let cache = &st2.stats;
+                        if let Err(e) = cache.refresh(&st2).await {
+                            tracing::warn!(error = %e.message, "refreshing statistics failed");
+                        }
+                        cache.refreshing.store(false, Ordering::Release);
+                    });
+                }
+                Ok(stats)
+            }
+            None => self.refresh(st).await,
+        }
+    }
+
+    async fn refresh(&self, st: &AppState) -> ApiResult<Arc<seclog::core::Statistics>> {
+        let stats = Arc::new(blocking(st, |l| Ok(l.get_statistics()?)).await?);
+        *self.snapshot.lock() = Some((Instant::now(), stats.clone()));
+        Ok(stats)
+    }
 }
 
 /// The OpenAPI document of this server, generated from the code.

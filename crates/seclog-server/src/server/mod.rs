@@ -31,6 +31,7 @@ pub(crate) struct AppState {
     pub(crate) keys: Arc<auth::KeyCache>,
     pub(crate) streams: Arc<decisions::StreamState>,
     pub(crate) openapi: Arc<serde_json::Value>,
+    pub(crate) stats: Arc<health::StatsCache>,
 }
 
 impl AppState {
@@ -108,6 +109,7 @@ pub(crate) fn app(logger: SecurityLogger) -> anyhow::Result<Router> {
         keys: Arc::default(),
         streams: Arc::default(),
         openapi: Arc::new(serde_json::to_value(&doc)?),
+        stats: Arc::default(),
     };
     Ok(router
         .fallback(health::not_found)

@@ -16,6 +16,7 @@
 
 mod actions;
 mod alerts;
+mod checkpoint;
 mod codec;
 mod decisions;
 mod error;
@@ -54,6 +55,11 @@ pub struct SqliteOptions {
     /// WAL size, in pages, that triggers an automatic checkpoint (SQLite's default is 1000;
     /// seclog uses 10,000: fewer checkpoints under sustained inserts, a WAL of up to ~40 MiB).
     pub wal_autocheckpoint_pages: u32,
+    /// Run those checkpoints in a background thread with its own connection instead of inside
+    /// the `COMMIT` of the write connection (file databases only). The writer then never
+    /// copies most pages to the database file nor waits for most `fsync`s; at 4 times the
+    /// threshold it checkpoints the rest itself, so the WAL stays bounded.
+    pub background_checkpoint: bool,
 }
 
 impl Default for SqliteOptions {
@@ -64,6 +70,7 @@ impl Default for SqliteOptions {
             busy_timeout: Duration::from_secs(5),
             cache_kib: 32 * 1024,
             wal_autocheckpoint_pages: 10_000,
+            background_checkpoint: true,
         }
     }
 }
@@ -73,6 +80,15 @@ pub struct SqliteStore {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    checkpointer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        if let Some(handle) = self.checkpointer.take() {
+            checkpoint::stop(self.writer.get_mut(), handle);
+        }
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -126,7 +142,17 @@ impl SqliteStore {
             configure(&r, &opts)?;
             readers.push(Mutex::new(r));
         }
-        Ok(SqliteStore { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
+        let checkpointer = if opts.background_checkpoint {
+            Some(checkpoint::start(&mut writer, path, &opts)?)
+        } else {
+            None
+        };
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            checkpointer,
+        })
     }
 
     /// A private in-memory database (lost when dropped); one connection serves all calls.
@@ -138,6 +164,7 @@ impl SqliteStore {
             writer: Mutex::new(conn),
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
+            checkpointer: None,
         })
     }
 
