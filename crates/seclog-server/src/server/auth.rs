@@ -86,6 +86,15 @@ pub(crate) struct KeyCache {
 }
 
 impl KeyCache {
+    /// The record of a key verified less than [`CACHE_TTL`] ago (no I/O: the request path
+    /// needs no blocking thread for it).
+    fn cached(&self, key: &str) -> Option<ApiKeyRecord> {
+        let hash = hash_key(key);
+        let map = self.map.lock();
+        let (rec, at, _) = map.get(&hash)?;
+        (at.elapsed() < CACHE_TTL).then(|| rec.clone())
+    }
+
     /// Looks a key up (cache, then store); `None` when unknown or revoked.
     fn lookup(&self, logger: &SecurityLogger, key: &str) -> Result<Option<ApiKeyRecord>, ApiError> {
         let hash = hash_key(key);
@@ -139,6 +148,12 @@ async fn authorize(
     scope: &'static str,
 ) -> Result<ApiKeyRecord, ApiError> {
     let key = presented(parts);
+    // A key verified moments ago that grants the scope: nothing to look up or log.
+    if let Some(rec) = key.as_deref().and_then(|k| state.keys.cached(k)) {
+        if grants(&rec, scope) {
+            return Ok(rec);
+        }
+    }
     let ip = peer(parts).map(|p| p.ip().to_string());
     let ua =
         parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
