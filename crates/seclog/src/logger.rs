@@ -132,7 +132,7 @@ impl SecurityLogger {
             .name("seclog-writer".into())
             .spawn(move || writer.run())
             .map_err(|e| LogError::Io(format!("cannot start the writer thread: {e}")))?;
-        let retention = start_retention(&config, store.clone(), clock.clone())?;
+        let retention = start_retention(&config, store.clone(), clock.clone(), stats.clone())?;
         let rules = config.effective_rules()?;
         // Decisions survive a restart: load those still in force.
         let active = store.list_decisions(Some(clock.now()), 1_000_000)?;
@@ -558,6 +558,7 @@ fn start_retention(
     config: &Config,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    stats: Arc<WriterStats>,
 ) -> Result<(Sender<()>, JoinHandle<()>)> {
     let (stop_tx, stop_rx) = bounded::<()>(0);
     let every = Duration::from_secs(config.retention_interval_secs.max(1));
@@ -570,6 +571,7 @@ fn start_retention(
             if let Err(e) = store.purge_events(Some(cutoff), Some(max)) {
                 tracing::error!(error = %e, "retention purge failed");
             }
+            stats.retention_passes.fetch_add(1, Ordering::Relaxed);
             match stop_rx.recv_timeout(every) {
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
                 _ => break,

@@ -46,6 +46,8 @@ pub struct WriterStats {
     pub last_commit_micros: AtomicU64,
     /// Sum of commit durations, in microseconds.
     pub commit_micros_total: AtomicU64,
+    /// Retention passes completed by the background thread (the first runs at start-up).
+    pub retention_passes: AtomicU64,
     /// Events queued in [`Msg::Events`] messages beyond the first of each (the queue counts
     /// messages; this makes its depth count events).
     pub(crate) queued_extra: AtomicUsize,
