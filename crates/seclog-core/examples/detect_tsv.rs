@@ -7,28 +7,9 @@
 
 use seclog_core::detect::detect;
 
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut it = s.chars();
-    while let Some(c) = it.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match it.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some('\\') => out.push('\\'),
-            Some(o) => {
-                out.push('\\');
-                out.push(o);
-            }
-            None => out.push('\\'),
-        }
-    }
-    out
-}
+#[path = "../tests/eval_support/tsv.rs"]
+mod tsv;
+use tsv::unescape;
 
 fn main() {
     let Some(path) = std::env::args().nth(1) else {

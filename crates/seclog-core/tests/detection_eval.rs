@@ -101,29 +101,9 @@ fn load() -> Vec<Row> {
     rows
 }
 
-/// The TSV escapes backslash, tab, CR and LF as `\\`, `\t`, `\r`, `\n`.
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut it = s.chars();
-    while let Some(c) = it.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match it.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some('\\') => out.push('\\'),
-            Some(o) => {
-                out.push('\\');
-                out.push(o);
-            }
-            None => out.push('\\'),
-        }
-    }
-    out
-}
+#[path = "eval_support/tsv.rs"]
+mod tsv;
+use tsv::unescape;
 
 #[derive(Default)]
 struct Rate {
