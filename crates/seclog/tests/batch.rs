@@ -4,10 +4,9 @@
 mod common;
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::gated::GatedStore;
+use common::gated::gated;
 use seclog::*;
 
 fn ev(ty: &str, ip: &str) -> EventInput {
@@ -64,24 +63,6 @@ fn an_event_the_store_refuses_fails_alone() {
     // A single durable write of a refused id fails too; one of a stored id does not.
     assert!(matches!(logger.log_event_durable(dup()), Err(LogError::Store(_))));
     assert!(logger.log_event_durable(ev("api_access", "192.0.2.2")).is_ok());
-}
-
-fn gated(policy: QueueFullPolicy) -> (SecurityLogger, Arc<GatedStore>) {
-    let store = Arc::new(GatedStore {
-        inner: seclog_store::sqlite::SqliteStore::open_in_memory().unwrap(),
-        open: std::sync::Mutex::new(false),
-        opened: std::sync::Condvar::new(),
-    });
-    let cfg = Config {
-        db_file: ":memory:".into(),
-        queue_capacity: 8,
-        batch_size: 4,
-        queue_full_policy: policy,
-        enable_real_time_monitoring: false,
-        ..Config::default()
-    };
-    let logger = SecurityLogger::with_store(cfg, store.clone(), Arc::new(SystemClock)).unwrap();
-    (logger, store)
 }
 
 /// Logs one event and waits until the writer has taken it (and is blocked in the store).

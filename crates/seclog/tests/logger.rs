@@ -4,7 +4,6 @@
 mod common;
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use seclog::*;
 use serde_json::{json, Map, Value};
@@ -265,25 +264,7 @@ fn close_loses_nothing_that_was_accepted() {
     assert_eq!(seen, ids);
 }
 
-use common::gated::GatedStore;
-
-fn gated(policy: QueueFullPolicy) -> (SecurityLogger, Arc<GatedStore>) {
-    let store = Arc::new(GatedStore {
-        inner: seclog_store::sqlite::SqliteStore::open_in_memory().unwrap(),
-        open: std::sync::Mutex::new(false),
-        opened: std::sync::Condvar::new(),
-    });
-    let cfg = Config {
-        db_file: ":memory:".into(),
-        queue_capacity: 8,
-        batch_size: 4,
-        queue_full_policy: policy,
-        enable_real_time_monitoring: false,
-        ..Config::default()
-    };
-    let logger = SecurityLogger::with_store(cfg, store.clone(), Arc::new(SystemClock)).unwrap();
-    (logger, store)
-}
+use common::gated::gated;
 
 #[test]
 fn full_queue_with_drop_policy_refuses_and_counts() {

@@ -133,3 +133,23 @@ impl seclog_store::Store for GatedStore {
         self.inner.count_active_api_keys()
     }
 }
+
+/// A logger over a [`GatedStore`] with a small queue (8) and batches of 4, monitoring off.
+pub(crate) fn gated(policy: QueueFullPolicy) -> (SecurityLogger, std::sync::Arc<GatedStore>) {
+    let store = std::sync::Arc::new(GatedStore {
+        inner: seclog_store::sqlite::SqliteStore::open_in_memory().unwrap(),
+        open: std::sync::Mutex::new(false),
+        opened: std::sync::Condvar::new(),
+    });
+    let cfg = Config {
+        db_file: ":memory:".into(),
+        queue_capacity: 8,
+        batch_size: 4,
+        queue_full_policy: policy,
+        enable_real_time_monitoring: false,
+        ..Config::default()
+    };
+    let logger =
+        SecurityLogger::with_store(cfg, store.clone(), std::sync::Arc::new(SystemClock)).unwrap();
+    (logger, store)
+}
