@@ -1,6 +1,7 @@
 //! The writer thread: owns the write side of the store, commits in batches (group commit),
 //! appends committed events to the log file, and answers flushes and durable writes.
 
+use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use seclog_core::{SecurityAlert, SecurityEvent, SuspiciousIp};
-use seclog_store::Store;
+use seclog_store::{Store, StoreError};
 
 use crate::filelog::RotatingLog;
 
@@ -62,6 +63,9 @@ pub(crate) struct Writer {
     /// Its frozen layers are merged here, off the path that makes blocks visible.
     pub(crate) blocklist: Arc<seclog_core::monitor::BlockList>,
 }
+
+/// Attempts at committing a batch before the writer gives up on the store for it.
+const BATCH_ATTEMPTS: u32 = 5;
 
 /// Told once the events of its message are committed: `Err` holds the ids of those of them
 /// the store refused.
@@ -128,11 +132,12 @@ impl Writer {
         self.stats.last_commit_micros.store(micros, Ordering::Relaxed);
         self.stats.commit_micros_total.fetch_add(micros, Ordering::Relaxed);
         self.stats.batches.fetch_add(1, Ordering::Relaxed);
-        let committed: Vec<&SecurityEvent> = match &result {
-            Ok(()) => events.iter().collect(),
-            Err(failed) => events.iter().filter(|e| !failed.contains(&e.event_id)).collect(),
+        let failed: HashSet<&str> = match &result {
+            Ok(()) => HashSet::new(),
+            Err(ids) => ids.iter().map(String::as_str).collect(),
         };
-        self.stats.committed.fetch_add(committed.len() as u64, Ordering::Relaxed);
+        let committed = events.len() - result.as_ref().err().map_or(0, Vec::len);
+        self.stats.committed.fetch_add(committed as u64, Ordering::Relaxed);
         if let Some(file) = self.file.as_mut() {
             // The file gets every accepted event, even one the store refused, so nothing
             // accepted is lost from the record.
@@ -142,62 +147,73 @@ impl Writer {
             }
         }
         for (a, range) in acks.drain(..) {
-            let answer = match &result {
-                Ok(()) => Ok(()),
-                Err(failed) => {
-                    let mine: Vec<String> = events
-                        .get(range)
-                        .unwrap_or_default()
-                        .iter()
-                        .filter(|e| failed.contains(&e.event_id))
-                        .map(|e| e.event_id.clone())
-                        .collect();
-                    if mine.is_empty() {
-                        Ok(())
-                    } else {
-                        Err(mine)
-                    }
-                }
-            };
+            if failed.is_empty() {
+                let _ = a.send(Ok(()));
+                continue;
+            }
+            let mine: Vec<String> = events
+                .get(range)
+                .unwrap_or_default()
+                .iter()
+                .filter(|e| failed.contains(e.event_id.as_str()))
+                .map(|e| e.event_id.clone())
+                .collect();
+            let answer = if mine.is_empty() { Ok(()) } else { Err(mine) };
             let _ = a.send(answer);
         }
         events.clear();
     }
 
-    /// Inserts the batch; on failure retries transient errors, then falls back to one event
-    /// at a time so one bad event cannot sink the others. Returns the ids that failed.
+    /// Inserts the batch. A batch the store refuses as invalid (an event-specific error such
+    /// as a duplicate `event_id`) is retried one event at a time, so one bad event cannot sink
+    /// the others. Any other error (busy, I/O, disk full) is retried as a whole with backoff,
+    /// [`BATCH_ATTEMPTS`] times; if it persists, the events are tried one by one only until
+    /// the first of them fails the same way, and the rest are reported failed at once. The
+    /// time a failing store costs is therefore bounded by the backoff (~1.5 s) plus one
+    /// single-event attempt, whatever the batch's size. Returns the ids that failed.
     fn insert_with_retry(&self, events: &[SecurityEvent]) -> Result<(), Vec<String>> {
         let mut delay = Duration::from_millis(10);
-        for _ in 0..5 {
+        for attempt in 1..=BATCH_ATTEMPTS {
             match self.store.insert_events(events) {
                 Ok(()) => return Ok(()),
-                Err(e) => {
-                    tracing::warn!(error = %e, n = events.len(), "batch insert failed, retrying");
-                    std::thread::sleep(delay);
-                    delay = (delay * 2).min(Duration::from_secs(1));
+                Err(StoreError::Invalid(e)) => {
+                    tracing::warn!(error = %e, n = events.len(), "batch refused; inserting one by one");
+                    break;
                 }
-            }
-            if events.len() > 1 {
-                break; // go one by one: a single bad event is the usual cause
+                Err(e) => {
+                    tracing::warn!(error = %e, n = events.len(), attempt, "batch insert failed");
+                    if attempt < BATCH_ATTEMPTS {
+                        std::thread::sleep(delay);
+                        delay = (delay * 2).min(Duration::from_secs(1));
+                    }
+                }
             }
         }
         let mut failed = Vec::new();
+        let mut store_down = false;
         for ev in events {
-            let mut ok = false;
-            let mut delay = Duration::from_millis(10);
-            for _ in 0..3 {
-                if self.store.insert_events(std::slice::from_ref(ev)).is_ok() {
-                    ok = true;
-                    break;
+            if !store_down {
+                match self.store.insert_events(std::slice::from_ref(ev)) {
+                    Ok(()) => continue,
+                    Err(e @ StoreError::Invalid(_)) => {
+                        tracing::error!(event_id = %ev.event_id, error = %e, "event refused by the store");
+                    }
+                    Err(e) => {
+                        store_down = {
+                            tracing::error!(error = %e, "the store keeps failing");
+                            true
+                        }
+                    }
                 }
-                std::thread::sleep(delay);
-                delay *= 4;
             }
-            if !ok {
-                self.stats.failed.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(event_id = %ev.event_id, "event refused by the store");
-                failed.push(ev.event_id.clone());
-            }
+            failed.push(ev.event_id.clone());
+        }
+        self.stats.failed.fetch_add(failed.len() as u64, Ordering::Relaxed);
+        if store_down {
+            tracing::error!(
+                n = failed.len(),
+                "events not stored (they are in the log file when one is configured)"
+            );
         }
         if failed.is_empty() {
             Ok(())

@@ -280,11 +280,7 @@ async fn query_secrets_never_reach_the_store() {
 
 #[tokio::test]
 async fn a_full_queue_drops_and_still_serves() {
-    let store = Arc::new(common::gated::GatedStore {
-        inner: seclog_store::sqlite::SqliteStore::open_in_memory().unwrap(),
-        open: std::sync::Mutex::new(false),
-        opened: std::sync::Condvar::new(),
-    });
+    let store = Arc::new(common::gated::GatedStore::new());
     let cfg = Config {
         db_file: ":memory:".into(),
         queue_capacity: 4,

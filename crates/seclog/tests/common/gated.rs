@@ -10,9 +10,24 @@ pub(crate) struct GatedStore {
     pub(crate) inner: seclog_store::sqlite::SqliteStore,
     pub(crate) open: std::sync::Mutex<bool>,
     pub(crate) opened: std::sync::Condvar,
+    /// While set, every insert fails with a database error (as a full disk would).
+    pub(crate) failing: std::sync::atomic::AtomicBool,
+    /// Calls of `insert_events`.
+    pub(crate) insert_calls: std::sync::atomic::AtomicUsize,
 }
 
 impl GatedStore {
+    /// A closed gate over an in-memory SQLite store.
+    pub(crate) fn new() -> Self {
+        GatedStore {
+            inner: seclog_store::sqlite::SqliteStore::open_in_memory().unwrap(),
+            open: std::sync::Mutex::new(false),
+            opened: std::sync::Condvar::new(),
+            failing: std::sync::atomic::AtomicBool::new(false),
+            insert_calls: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
     pub(crate) fn release(&self) {
         *self.open.lock().unwrap() = true;
         self.opened.notify_all();
@@ -26,6 +41,10 @@ impl seclog_store::Store for GatedStore {
             open = self.opened.wait(open).unwrap();
         }
         drop(open);
+        self.insert_calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(seclog_store::StoreError::Database("disk I/O error (test)".into()));
+        }
         self.inner.insert_events(events)
     }
     fn get_event(&self, id: &str) -> seclog_store::Result<Option<SecurityEvent>> {
@@ -136,11 +155,7 @@ impl seclog_store::Store for GatedStore {
 
 /// A logger over a [`GatedStore`] with a small queue (8) and batches of 4, monitoring off.
 pub(crate) fn gated(policy: QueueFullPolicy) -> (SecurityLogger, std::sync::Arc<GatedStore>) {
-    let store = std::sync::Arc::new(GatedStore {
-        inner: seclog_store::sqlite::SqliteStore::open_in_memory().unwrap(),
-        open: std::sync::Mutex::new(false),
-        opened: std::sync::Condvar::new(),
-    });
+    let store = std::sync::Arc::new(GatedStore::new());
     let cfg = Config {
         db_file: ":memory:".into(),
         queue_capacity: 8,
