@@ -127,6 +127,72 @@ fn write_version_1_database(path: &std::path::Path, events: &[SecurityEvent]) {
     );
 }
 
+/// Events by `key`, as statistics report them.
+fn counted(
+    events: &[SecurityEvent],
+    key: impl Fn(&SecurityEvent) -> &'static str,
+) -> std::collections::BTreeMap<String, u64> {
+    let mut m = std::collections::BTreeMap::new();
+    for e in events {
+        *m.entry(key(e).to_string()).or_insert(0) += 1;
+    }
+    m
+}
+
+#[test]
+fn statistics_counts_follow_inserts_refused_batches_and_purges() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    let mut events = data::dataset(2_000, 11);
+    store.insert_events(&events[..1_500]).unwrap();
+    // A batch refused for a duplicate id is rolled back with its counts.
+    let mut dup = events[1_500..1_600].to_vec();
+    dup.push(events[0].clone());
+    assert!(store.insert_events(&dup).is_err());
+    store.insert_events(&events[1_500..]).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let stats = store.statistics(now).unwrap();
+    assert_eq!(stats.total_events, 2_000);
+    assert_eq!(stats.events_by_type, counted(&events, |e| e.event_type.as_str()));
+    assert_eq!(stats.events_by_severity, counted(&events, |e| e.severity.as_str()));
+    // Purge by age, then everything by count, and compare with what is left.
+    events.sort_by_key(|e| e.timestamp);
+    let cutoff = events[700].timestamp;
+    let deleted = store.purge_events(Some(cutoff), None).unwrap();
+    let left: Vec<SecurityEvent> =
+        events.iter().filter(|e| e.timestamp >= cutoff).cloned().collect();
+    assert_eq!(deleted as usize, events.len() - left.len());
+    let stats = store.statistics(now).unwrap();
+    assert_eq!(stats.total_events, left.len() as u64);
+    assert_eq!(stats.events_by_type, counted(&left, |e| e.event_type.as_str()));
+    assert_eq!(stats.events_by_severity, counted(&left, |e| e.severity.as_str()));
+    store.purge_events(None, Some(0)).unwrap();
+    let stats = store.statistics(now).unwrap();
+    assert_eq!(stats.total_events, 0);
+    assert!(stats.events_by_type.is_empty() && stats.events_by_severity.is_empty(), "{stats:?}");
+}
+
+#[test]
+fn purge_by_count_breaks_timestamp_ties_by_id_at_every_boundary() {
+    // 60 events on 4 timestamps (ids out of order): every keep_max lands in a tie.
+    let base = time::OffsetDateTime::from_unix_timestamp(1_790_000_000).unwrap();
+    let events: Vec<SecurityEvent> = (0..60)
+        .map(|i| {
+            let ts = base + time::Duration::seconds(i64::from(i % 4));
+            SecurityEvent::new(format!("e{:02}", (i * 37) % 60), EventType::AuthFailure, ts)
+        })
+        .collect();
+    let newest_first = data::sorted_newest_first(events.clone());
+    for keep in [0usize, 1, 7, 15, 16, 29, 44, 45, 59, 60, 61] {
+        let store = SqliteStore::open_in_memory().unwrap();
+        store.insert_events(&events).unwrap();
+        let deleted = store.purge_events(None, Some(keep as u64)).unwrap();
+        assert_eq!(deleted as usize, 60 - keep.min(60), "keep {keep}");
+        let left = store.query_events(&EventFilter::default(), None, 100).unwrap().events;
+        let want: Vec<SecurityEvent> = newest_first.iter().take(keep).cloned().collect();
+        assert_eq!(left, want, "keep {keep}");
+    }
+}
+
 #[test]
 fn version_1_database_upgrades_and_keeps_its_events() {
     assert!(SqliteStore::latest_schema_version() >= 2);
@@ -169,6 +235,11 @@ fn version_1_database_upgrades_and_keeps_its_events() {
     let d = conformance::monitor::decision("d1", "10.0.0.1", 1, None);
     store.insert_decision(&d).unwrap();
     assert_eq!(store.list_decisions(None, 10).unwrap(), [d]);
+    // Version 4 counts the events already stored by type and severity.
+    let stats = store.statistics(time::OffsetDateTime::now_utc()).unwrap();
+    assert_eq!(stats.total_events, 300);
+    assert_eq!(stats.events_by_type, counted(&events, |e| e.event_type.as_str()));
+    assert_eq!(stats.events_by_severity, counted(&events, |e| e.severity.as_str()));
     drop(store);
     let conn = rusqlite::Connection::open(&path).unwrap();
     let versions: Vec<i64> = conn

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, Connection, Row, TransactionBehavior};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, TransactionBehavior};
 use seclog_core::{Cursor, EventFilter, EventPage, SecurityEvent};
 use time::OffsetDateTime;
 
@@ -47,9 +47,11 @@ pub(crate) fn insert_events(conn: &mut Connection, events: &[SecurityEvent]) -> 
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(|e| db_err("begin insert", e))?;
+    let mut counts = Counts::new();
     {
         let mut stmt = tx.prepare_cached(INSERT_SQL).map_err(|e| db_err("prepare insert", e))?;
         for ev in events {
+            *counts.entry((ev.event_type.as_str(), ev.severity.as_str())).or_default() += 1;
             let ts = to_nanos(ev.timestamp, "timestamp")?;
             let timestamp = to_rfc3339(ev.timestamp, "timestamp")?;
             let headers =
@@ -104,7 +106,57 @@ pub(crate) fn insert_events(conn: &mut Connection, events: &[SecurityEvent]) -> 
             }
         }
     }
+    add_counts(&tx, counts.iter().map(|(&(t, s), &n)| (t, s, n)))?;
     tx.commit().map_err(|e| db_err("commit events", e))
+}
+
+/// Events by (event_type, severity) name.
+type Counts<'a> = std::collections::HashMap<(&'a str, &'a str), i64>;
+
+/// Adds each `(event_type, severity, delta)` to `event_counts`, in the caller's transaction;
+/// rows that reach zero are removed.
+fn add_counts<'a>(
+    conn: &Connection,
+    deltas: impl IntoIterator<Item = (&'a str, &'a str, i64)>,
+) -> Result<()> {
+    let mut upsert = conn
+        .prepare_cached(
+            "INSERT INTO event_counts (event_type, severity, n) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (event_type, severity) DO UPDATE SET n = n + excluded.n",
+        )
+        .map_err(|e| db_err("count events", e))?;
+    let mut any_negative = false;
+    for (ty, sev, n) in deltas {
+        any_negative |= n < 0;
+        upsert.execute(params![ty, sev, n]).map_err(|e| db_err("count events", e))?;
+    }
+    if any_negative {
+        conn.prepare_cached("DELETE FROM event_counts WHERE n <= 0")
+            .and_then(|mut s| s.execute([]))
+            .map_err(|e| db_err("count events", e))?;
+    }
+    Ok(())
+}
+
+/// Runs `delete` (a `DELETE ... RETURNING event_type, severity` with `params`) in its own
+/// transaction together with the matching decrements of `event_counts`; returns rows deleted.
+fn delete_counted(conn: &Connection, delete: &str, params: &[&dyn rusqlite::ToSql]) -> Result<u64> {
+    let e = |e| db_err("purge events", e);
+    let tx =
+        rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(e)?;
+    let mut gone: std::collections::HashMap<(String, String), i64> = Default::default();
+    let mut deleted = 0u64;
+    {
+        let mut stmt = tx.prepare_cached(delete).map_err(e)?;
+        let mut rows = stmt.query(params).map_err(e)?;
+        while let Some(r) = rows.next().map_err(e)? {
+            *gone.entry((r.get(0).map_err(e)?, r.get(1).map_err(e)?)).or_default() -= 1;
+            deleted += 1;
+        }
+    }
+    add_counts(&tx, gone.iter().map(|((t, s), &n)| (t.as_str(), s.as_str(), n)))?;
+    tx.commit().map_err(e)?;
+    Ok(deleted)
 }
 
 /// Decodes a row selected with [`SELECT_COLS`].
@@ -295,47 +347,59 @@ pub(crate) fn count_events(conn: &Connection, filter: &EventFilter) -> Result<u6
 
 /// Deletes one chunk of events older than `cutoff_ns`; returns rows deleted.
 pub(crate) fn purge_older_chunk(conn: &Connection, cutoff_ns: i64) -> Result<u64> {
-    let n = conn
-        .prepare_cached(
-            "DELETE FROM security_events WHERE rowid IN \
-             (SELECT rowid FROM security_events WHERE ts < ?1 ORDER BY ts LIMIT ?2)",
-        )
-        .and_then(|mut s| s.execute(params![cutoff_ns, PURGE_CHUNK]))
-        .map_err(|e| db_err("purge events", e))?;
-    Ok(n as u64)
+    delete_counted(
+        conn,
+        "DELETE FROM security_events WHERE rowid IN \
+         (SELECT rowid FROM security_events WHERE ts < ?1 ORDER BY ts LIMIT ?2) \
+         RETURNING event_type, severity",
+        params![cutoff_ns, PURGE_CHUNK],
+    )
 }
 
 /// The newest event beyond the first `keep_max` (newest first), if any: everything at or
 /// before it in (ts, event_id) order is to be deleted.
+///
+/// Never sorts the table (`ORDER BY ts DESC, event_id DESC ... OFFSET` did, on every
+/// retention pass: seconds and a temporary B-tree of every row on millions of events): the
+/// stored count answers "nothing to do", the `ts` index finds the boundary's timestamp, and
+/// only the events sharing that timestamp are ordered by id.
 pub(crate) fn keep_max_boundary(conn: &Connection, keep_max: u64) -> Result<Option<(i64, String)>> {
-    let offset = i64::try_from(keep_max).unwrap_or(i64::MAX);
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT ts, event_id FROM security_events ORDER BY ts DESC, event_id DESC \
-             LIMIT 1 OFFSET ?1",
-        )
-        .map_err(|e| db_err("prepare purge", e))?;
-    let mut rows = stmt.query([offset]).map_err(|e| db_err("purge events", e))?;
-    match rows.next().map_err(|e| db_err("purge events", e))? {
-        Some(r) => Ok(Some((
-            r.get(0).map_err(|e| db_err("purge events", e))?,
-            r.get(1).map_err(|e| db_err("purge events", e))?,
-        ))),
-        None => Ok(None),
+    let e = |e| db_err("purge events", e);
+    let total: i64 = conn
+        .query_row("SELECT COALESCE(SUM(n), 0) FROM event_counts", [], |r| r.get(0))
+        .map_err(e)?;
+    if u64::try_from(total).unwrap_or(0) <= keep_max {
+        return Ok(None);
     }
+    let offset = i64::try_from(keep_max).unwrap_or(i64::MAX);
+    let ts: Option<i64> = conn
+        .prepare_cached("SELECT ts FROM security_events ORDER BY ts DESC LIMIT 1 OFFSET ?1")
+        .and_then(|mut s| s.query_row([offset], |r| r.get(0)).optional())
+        .map_err(e)?;
+    let Some(ts) = ts else { return Ok(None) };
+    let newer: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM security_events WHERE ts > ?1")
+        .and_then(|mut s| s.query_row([ts], |r| r.get(0)))
+        .map_err(e)?;
+    let id: Option<String> = conn
+        .prepare_cached(
+            "SELECT event_id FROM security_events WHERE ts = ?1 \
+             ORDER BY event_id DESC LIMIT 1 OFFSET ?2",
+        )
+        .and_then(|mut s| s.query_row(params![ts, offset - newer], |r| r.get(0)).optional())
+        .map_err(e)?;
+    Ok(id.map(|id| (ts, id)))
 }
 
 /// Deletes one chunk of events at or before `(ts, event_id)`; returns rows deleted.
 pub(crate) fn purge_upto_chunk(conn: &Connection, ts: i64, event_id: &str) -> Result<u64> {
-    let n = conn
-        .prepare_cached(
-            "DELETE FROM security_events WHERE rowid IN \
-             (SELECT rowid FROM security_events WHERE ts <= ?1 AND (ts < ?1 OR event_id <= ?2) \
-              ORDER BY ts LIMIT ?3)",
-        )
-        .and_then(|mut s| s.execute(params![ts, event_id, PURGE_CHUNK]))
-        .map_err(|e| db_err("purge events", e))?;
-    Ok(n as u64)
+    delete_counted(
+        conn,
+        "DELETE FROM security_events WHERE rowid IN \
+         (SELECT rowid FROM security_events WHERE ts <= ?1 AND (ts < ?1 OR event_id <= ?2) \
+          ORDER BY ts LIMIT ?3) RETURNING event_type, severity",
+        params![ts, event_id, PURGE_CHUNK],
+    )
 }
 
 /// Converts a purge cutoff.

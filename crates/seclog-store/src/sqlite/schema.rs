@@ -24,12 +24,14 @@ use crate::{Result, StoreError};
 /// indexed).
 ///
 /// Version 2 adds `decisions`, `event_actions`, `api_keys` and the `parent_event_id` index;
-/// version 3 keys IPv4 addresses in `ip_bin` by their 4 bytes.
+/// version 3 keys IPv4 addresses in `ip_bin` by their 4 bytes; version 4 adds `event_counts`
+/// (stored events by type and severity, kept by the store's inserts and purges).
 /// Existing migrations are never edited: a schema change is a new file appended here.
 pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_decisions_actions_api_keys.sql"),
     include_str!("migrations/0003_compact_ipv4_keys.sql"),
+    include_str!("migrations/0004_event_counts.sql"),
 ];
 
 /// The schema version this build writes.

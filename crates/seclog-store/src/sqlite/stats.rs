@@ -36,7 +36,8 @@ pub(crate) fn statistics(conn: &Connection, now: OffsetDateTime) -> Result<Stati
     let tx = conn.unchecked_transaction().map_err(|e| db_err("statistics", e))?;
     let now_ns = to_nanos_clamped(now);
     let from_ns = to_nanos_clamped(now - Duration::hours(24));
-    let total_events = count(&tx, "SELECT COUNT(*) FROM security_events", &[])?;
+    // Counts by type and severity come from `event_counts`, kept by inserts and purges.
+    let total_events = count(&tx, "SELECT COALESCE(SUM(n), 0) FROM event_counts", &[])?;
     let recent_activity_24h = count(
         &tx,
         "SELECT COUNT(*) FROM security_events WHERE ts BETWEEN ?1 AND ?2",
@@ -45,9 +46,9 @@ pub(crate) fn statistics(conn: &Connection, now: OffsetDateTime) -> Result<Stati
     let blocked_ips = count(&tx, "SELECT COUNT(*) FROM suspicious_ips WHERE blocked", &[])?;
     let suspicious_ips = count(&tx, "SELECT COUNT(*) FROM suspicious_ips", &[])?;
     let events_by_type =
-        grouped(&tx, "SELECT event_type, COUNT(*) FROM security_events GROUP BY event_type")?;
+        grouped(&tx, "SELECT event_type, SUM(n) FROM event_counts GROUP BY event_type")?;
     let events_by_severity =
-        grouped(&tx, "SELECT severity, COUNT(*) FROM security_events GROUP BY severity")?;
+        grouped(&tx, "SELECT severity, SUM(n) FROM event_counts GROUP BY severity")?;
     let alerts_by_status =
         grouped(&tx, "SELECT status, COUNT(*) FROM security_alerts GROUP BY status")?;
     let mut top_ips = Vec::new();
