@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -199,6 +200,12 @@ fn pick(
 #[derive(Debug)]
 pub struct BlockList {
     snap: ArcSwap<Layers>,
+    /// Whether `snap` holds any decision, so that a check against an empty list returns
+    /// without loading the snapshot (most requests of most services). Written after each
+    /// swap, under `writing`: its last write always describes the last snapshot stored.
+    held: AtomicBool,
+    /// One writer at a time (writes are rare; readers never take it).
+    writing: std::sync::Mutex<()>,
     /// One compaction at a time.
     compacting: std::sync::Mutex<()>,
     /// Unix nanoseconds of a prune asked for by [`BlockList::request_prune`], done by the
@@ -210,6 +217,8 @@ impl Default for BlockList {
     fn default() -> Self {
         BlockList {
             snap: ArcSwap::default(),
+            held: AtomicBool::new(false),
+            writing: std::sync::Mutex::new(()),
             compacting: std::sync::Mutex::new(()),
             prune_at: std::sync::atomic::AtomicI64::new(i64::MIN),
         }
@@ -229,9 +238,23 @@ impl BlockList {
         list
     }
 
+    /// Stores `f(current layers)` and records whether the list now holds a decision.
+    fn swap(&self, f: impl FnMut(&Arc<Layers>) -> Arc<Layers>) {
+        let _one = self.writing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.snap.rcu(f);
+        let held = self.snap.load().layers().next().is_some();
+        self.held.store(held, Ordering::Release);
+    }
+
+    /// Whether the list may hold a decision: false means no check can match.
+    #[inline]
+    fn may_hold(&self) -> bool {
+        self.held.load(Ordering::Acquire)
+    }
+
     /// Rebuilds everything into one base layer from `f(all decisions, allowlist)`.
     fn update(&self, mut f: impl FnMut(&[Arc<Decision>], &IpSet) -> (Vec<Arc<Decision>>, IpSet)) {
-        self.snap.rcu(|cur| {
+        self.swap(|cur| {
             let all: Vec<Arc<Decision>> = cur.all().cloned().collect();
             let (decisions, allow) = f(&all, &cur.base.allow);
             let recent = Snapshot::build(Vec::new(), allow.clone());
@@ -253,7 +276,7 @@ impl BlockList {
     pub fn insert_new(&self, decision: Decision) -> Result<(), DecisionError> {
         decision.validate()?;
         let d = Arc::new(decision);
-        self.snap.rcu(|cur| {
+        self.swap(|cur| {
             let allow = cur.base.allow.clone();
             if cur.recent.decisions.len() < RECENT_MAX {
                 let mut recent = cur.recent.decisions.clone();
@@ -325,7 +348,7 @@ impl BlockList {
         let base = Arc::new(Snapshot::build(all, start.base.allow.clone()));
         let n = start.frozen.len();
         let mut merged = false;
-        self.snap.rcu(|cur| {
+        self.swap(|cur| {
             let same = Arc::ptr_eq(&cur.base, &start.base)
                 && cur.frozen.len() >= n
                 && cur.frozen.iter().zip(&start.frozen).all(|(a, b)| Arc::ptr_eq(a, b));
@@ -409,12 +432,20 @@ impl BlockList {
 
     /// [`BlockList::check_ip`] reading the time only when a decision matches `ip`: a miss
     /// (the common case on a request path) is one snapshot load and a hash lookup per layer,
-    /// and no clock read when the list holds no decision at all.
+    /// and no clock read; one atomic load when the list holds no decision at all.
+    #[inline]
     pub fn check_ip_with(
         &self,
         ip: IpAddr,
         now: impl FnOnce() -> OffsetDateTime,
     ) -> Option<BlockInfo> {
+        if !self.may_hold() {
+            return None;
+        }
+        self.check_held_ip(ip, now)
+    }
+
+    fn check_held_ip(&self, ip: IpAddr, now: impl FnOnce() -> OffsetDateTime) -> Option<BlockInfo> {
         let layers = self.snap.load();
         let mut held = layers.layers().peekable();
         held.peek()?;
@@ -452,7 +483,19 @@ impl BlockList {
     }
 
     /// [`BlockList::check_user`] reading the time only when a decision names `user`.
+    #[inline]
     pub fn check_user_with(
+        &self,
+        user: &str,
+        now: impl FnOnce() -> OffsetDateTime,
+    ) -> Option<BlockInfo> {
+        if !self.may_hold() {
+            return None;
+        }
+        self.check_held_user(user, now)
+    }
+
+    fn check_held_user(
         &self,
         user: &str,
         now: impl FnOnce() -> OffsetDateTime,

@@ -240,6 +240,67 @@ fn a_miss_reads_no_clock() {
     assert!(bl.check_user_with("bob", || T0).is_some());
 }
 
+#[test]
+fn the_empty_list_shortcut_follows_every_write() {
+    let bl = BlockList::with_allowlist(IpSet::parse(["10.0.0.0/8"]).unwrap());
+    assert!(!bl.may_hold(), "an allowlist is no decision");
+    bl.insert_new(dec("a", Scope::Ip, "192.0.2.9", None)).unwrap();
+    assert!(bl.may_hold());
+    assert!(bl.check_ip(ip("192.0.2.9"), T0).is_some());
+    assert!(bl.remove("a").is_some());
+    assert!(!bl.may_hold());
+    bl.insert(dec("u", Scope::User, "bob", Some(10))).unwrap();
+    assert!(bl.check_user("bob", T0).is_some());
+    assert_eq!(bl.prune(T0 + Duration::seconds(10)), 1);
+    assert!(!bl.may_hold());
+    bl.apply(&[dec("r", Scope::Range, "2001:db8::/64", None)]).unwrap();
+    assert!(bl.check_ip(ip("2001:db8::1"), T0).is_some());
+    let mut lifted = dec("r", Scope::Range, "2001:db8::/64", None);
+    lifted.deleted_at = Some(T0);
+    bl.apply(&[lifted]).unwrap();
+    assert!(!bl.may_hold());
+    bl.request_prune(T0);
+    bl.insert_new(dec("e", Scope::Ip, "192.0.2.1", Some(5))).unwrap();
+    bl.request_prune(T0 + Duration::seconds(5));
+    assert!(bl.compact());
+    assert!(!bl.may_hold(), "pruned in compaction");
+}
+
+#[test]
+fn the_empty_list_shortcut_survives_racing_writers() {
+    let list = Arc::new(BlockList::new());
+    let writers: Vec<_> = (0..4)
+        .map(|t| {
+            let list = list.clone();
+            std::thread::spawn(move || {
+                for i in 0..300 {
+                    let id = format!("t{t}-{i}");
+                    list.insert_new(dec(&id, Scope::Ip, &format!("192.0.2.{t}"), None)).unwrap();
+                    if i % 3 != 0 {
+                        list.remove(&id);
+                    }
+                }
+            })
+        })
+        .collect();
+    while writers.iter().any(|w| !w.is_finished()) {
+        list.compact();
+    }
+    for w in writers {
+        w.join().unwrap();
+    }
+    assert_eq!(list.len(), 4 * 100);
+    assert!(list.may_hold());
+    assert!((0..4).all(|t| list.check_ip(ip(&format!("192.0.2.{t}")), T0).is_some()));
+    for t in 0..4 {
+        for i in (0..300).step_by(3) {
+            list.remove(&format!("t{t}-{i}"));
+        }
+    }
+    assert!(list.is_empty());
+    assert!(!list.may_hold());
+}
+
 proptest::proptest! {
     /// The lazy lookup answers as the eager one, for decisions in the base, frozen and recent
     /// layers, exact and range, expired and active, with an allowlist.
