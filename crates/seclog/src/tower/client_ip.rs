@@ -42,14 +42,23 @@ impl Trusted {
 /// right-most address that is not itself a trusted proxy is the client (addresses further left
 /// were written by the client and can be forged); when every listed address is trusted the
 /// left-most is taken. An unparsable header falls back to the peer.
+#[inline]
 pub(crate) fn client_ip(
     peer: Option<IpAddr>,
     headers: &HeaderMap,
     trusted: &Trusted,
 ) -> Option<IpAddr> {
     let peer = normalize_ip(peer?);
-    if trusted.is_empty() || !trusted.contains(peer) {
+    if trusted.is_empty() {
         return Some(peer);
+    }
+    Some(forwarded_client(peer, headers, trusted))
+}
+
+/// The client named by the forwarding headers when `peer` is a trusted proxy, else `peer`.
+fn forwarded_client(peer: IpAddr, headers: &HeaderMap, trusted: &Trusted) -> IpAddr {
+    if !trusted.contains(peer) {
+        return peer;
     }
     let from_headers = if let Some(v) = joined(headers, "forwarded") {
         pick(forwarded_for(&v), trusted)
@@ -60,7 +69,7 @@ pub(crate) fn client_ip(
     } else {
         None
     };
-    Some(from_headers.map_or(peer, normalize_ip))
+    from_headers.map_or(peer, normalize_ip)
 }
 
 /// All values of a header joined with commas (repeated headers form one list), or `None`

@@ -176,7 +176,54 @@ impl SecurityLayerConfig {
         self
     }
 
-    pub(crate) fn event_for(&self, status: u16) -> Option<EventType> {
-        self.statuses.iter().find(|(s, _)| *s == status).map(|(_, t)| *t)
+    /// The status map as a table indexed by status code (one load per response).
+    pub(crate) fn status_table(&self) -> StatusTable {
+        let mut table = StatusTable([None; STATUS_CODES]);
+        for &(status, ty) in &self.statuses {
+            if let Some(slot) = table.0.get_mut(usize::from(status)) {
+                *slot = Some(ty);
+            }
+        }
+        table
+    }
+}
+
+/// Status codes are 100..=999 (`http::StatusCode`).
+const STATUS_CODES: usize = 1000;
+
+/// The event type logged for each status code (`None`: not logged).
+#[derive(Debug)]
+pub(crate) struct StatusTable([Option<EventType>; STATUS_CODES]);
+
+impl StatusTable {
+    pub(crate) fn event_for(&self, status: StatusCode) -> Option<EventType> {
+        self.0.get(usize::from(status.as_u16())).copied().flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_table_follows_the_status_map() {
+        let config = SecurityLayerConfig::default()
+            .map_status(404, Some(EventType::ApiAccessDenied))
+            .map_status(403, None)
+            .map_status(999, Some(EventType::AuthFailure))
+            .map_status(401, Some(EventType::AuthorizationFailure));
+        let table = config.status_table();
+        let at = |code: u16| StatusCode::from_u16(code).ok().and_then(|s| table.event_for(s));
+        assert_eq!(at(401), Some(EventType::AuthorizationFailure), "the last mapping wins");
+        assert_eq!(at(403), None, "unmapped");
+        assert_eq!(at(404), Some(EventType::ApiAccessDenied));
+        assert_eq!(at(429), Some(EventType::RateLimitingTrigger));
+        assert_eq!(at(400), Some(EventType::InputValidationViolation));
+        assert_eq!(at(999), Some(EventType::AuthFailure));
+        assert_eq!(at(100), None);
+        assert_eq!(at(200), None);
+        let none = SecurityLayerConfig::default().clear_status_map().status_table();
+        assert!((100..=999)
+            .all(|c| StatusCode::from_u16(c).map_or(true, |s| none.event_for(s).is_none())));
     }
 }

@@ -8,6 +8,7 @@ use std::task::{ready, Context, Poll};
 
 use http::{HeaderValue, Response};
 use pin_project_lite::pin_project;
+use seclog_core::EventType;
 
 use super::layer::{Shared, X_REQUEST_ID};
 use super::{LoggedEvent, RequestLog, UserId};
@@ -74,17 +75,22 @@ where
 
 /// Logs the response when its status is mapped and the handler did not log it.
 fn after<B>(p: Pending, res: &mut Response<B>) {
-    let Some(ty) = p.shared.config.event_for(res.status().as_u16()) else {
-        return;
-    };
-    if p.log.is_logged() || res.extensions().get::<LoggedEvent>().is_some() {
-        p.shared.stats.handler_logged.fetch_add(1, Ordering::Relaxed);
+    let Pending { shared, log } = p;
+    if let Some(ty) = shared.statuses.event_for(res.status()) {
+        log_response(&shared, ty, &log, res);
+    }
+    log.recycle();
+}
+
+fn log_response<B>(shared: &Shared, ty: EventType, log: &RequestLog, res: &mut Response<B>) {
+    if log.is_logged() || res.extensions().get::<LoggedEvent>().is_some() {
+        shared.stats.handler_logged.fetch_add(1, Ordering::Relaxed);
         return;
     }
     let user = res.extensions().get::<UserId>().map(|u| u.0.clone());
-    let user = user.or_else(|| p.log.meta().user.clone());
-    p.shared.log(ty, &p.log, res.status(), user, None);
-    if let Some(id) = p.log.generated_id() {
+    let user = user.or_else(|| log.meta().user.clone());
+    shared.log(ty, log, res.status(), user, None);
+    if let Some(id) = log.generated_id() {
         if !res.headers().contains_key(X_REQUEST_ID) {
             if let Ok(v) = HeaderValue::from_str(id) {
                 res.headers_mut().insert(X_REQUEST_ID, v);

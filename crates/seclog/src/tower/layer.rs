@@ -17,9 +17,10 @@ use tower_service::Service;
 
 use super::body::BodyInspectionLayer;
 use super::client_ip::client_ip;
-use super::config::{BlockedResponse, SecurityLayerConfig};
+use super::config::{BlockedResponse, SecurityLayerConfig, StatusTable};
 use super::future::{Pending, ResponseFuture};
 use super::query::redact_query;
+use super::request_log::Seen;
 use super::scan::{str_prefix, Scan};
 use super::throttle::{Throttle, Verdict};
 use super::{RequestLog, UserId};
@@ -52,6 +53,8 @@ pub(crate) struct Shared {
     pub(crate) logger: SecurityLogger,
     pub(crate) config: SecurityLayerConfig,
     pub(crate) stats: LayerStats,
+    /// `config`'s status map as a table.
+    pub(crate) statuses: StatusTable,
     throttle: Throttle,
 }
 
@@ -72,7 +75,8 @@ impl SecurityLayer {
     pub fn with_config(logger: SecurityLogger, config: SecurityLayerConfig) -> Self {
         let throttle = Throttle::new(config.blocked_log_interval);
         let stats = LayerStats::default();
-        SecurityLayer { shared: Arc::new(Shared { logger, config, stats, throttle }) }
+        let statuses = config.status_table();
+        SecurityLayer { shared: Arc::new(Shared { logger, config, stats, statuses, throttle }) }
     }
 
     /// The layer's counters.
@@ -141,7 +145,9 @@ where
                 .map(|b| (b, EventType::ApiAccessDenied)),
         };
         if let Some((info, ty)) = block {
-            return ResponseFuture::ready(shared.refuse_blocked(info, ty, &log));
+            let res = shared.refuse_blocked(info, ty, &log);
+            log.recycle();
+            return ResponseFuture::ready(res);
         }
 
         if shared.config.detect_attacks {
@@ -149,6 +155,7 @@ where
                 let mut scan = Scan::default();
                 scan.pairs(str_prefix(query, shared.config.max_inspected_bytes));
                 if let Some(status) = shared.report(scan, "query", &log) {
+                    log.recycle();
                     return ResponseFuture::ready(error_response(status, REFUSED_BODY));
                 }
             }
@@ -159,22 +166,6 @@ where
         // The future stays small (two pointers besides the inner future): it is moved a few
         // times on its way to the connection task.
         ResponseFuture::pending(future, Pending { shared: shared.clone(), log })
-    }
-}
-
-/// What the layer keeps of a request to log its response (in the [`RequestLog`] allocation).
-#[derive(Debug)]
-pub(crate) struct Meta {
-    pub(crate) method: Method,
-    /// Path and query: all that is logged of the URI (one shared-bytes clone).
-    pub(crate) path_and_query: Option<PathAndQuery>,
-    pub(crate) user_agent: Option<HeaderValue>,
-    pub(crate) user: Option<String>,
-}
-
-impl Meta {
-    fn query(&self) -> Option<&str> {
-        self.path_and_query.as_ref().and_then(PathAndQuery::query)
     }
 }
 
@@ -210,13 +201,14 @@ impl Shared {
         let (request_id, user_agent) = scan_headers(headers);
         let peer = (self.config.peer_addr)(ext).map(|a| a.ip());
         let ip = client_ip(peer, headers, &self.config.trusted);
-        let meta = Meta {
-            method: method.clone(),
-            path_and_query: uri.path_and_query().cloned(),
-            user_agent: user_agent.cloned(),
-            user: ext.get::<UserId>().map(|u| u.0.clone()),
-        };
-        RequestLog::new(ip, request_id.cloned(), meta)
+        RequestLog::new(Seen {
+            ip,
+            request_id,
+            method,
+            path_and_query: uri.path_and_query(),
+            user_agent,
+            user: ext.get::<UserId>().map(|u| u.0.as_str()),
+        })
     }
 
     /// The answer to a blocked client; the refusal is counted, and logged unless this client's

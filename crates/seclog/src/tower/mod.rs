@@ -79,14 +79,13 @@ mod config;
 mod future;
 mod layer;
 mod query;
+mod request_log;
 mod scan;
 mod throttle;
 
-use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::net::SocketAddr;
 
-use http::{Extensions, HeaderValue};
+use http::Extensions;
 
 pub use body::{BodyFuture, BodyInspectionLayer, BodyInspectionService, InspectedBody};
 pub use client_ip::normalize_ip;
@@ -94,6 +93,7 @@ pub use config::{default_peer_addr, BlockedResponse, PeerAddrFn, SecurityLayerCo
 pub use future::ResponseFuture;
 pub use layer::{LayerStats, SecurityLayer, SecurityService};
 pub use query::redact_query;
+pub use request_log::RequestLog;
 
 /// The peer address of a connection, as a request extension (for servers other than axum's
 /// `ConnectInfo`).
@@ -108,65 +108,6 @@ pub struct UserId(pub String);
 /// A response extension telling the layer the handler already logged this request's event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LoggedEvent;
-
-/// Per-request state the layer puts into request extensions (cheap to clone).
-#[derive(Debug, Clone)]
-pub struct RequestLog(Arc<RequestLogInner>);
-
-#[derive(Debug)]
-struct RequestLogInner {
-    ip: Option<IpAddr>,
-    logged: AtomicBool,
-    /// A valid `X-Request-Id` (non-empty, at most 128 visible ASCII characters).
-    request_id: Option<HeaderValue>,
-    generated: OnceLock<String>,
-    /// What the layer logs of the request.
-    meta: layer::Meta,
-}
-
-impl RequestLog {
-    fn new(ip: Option<IpAddr>, request_id: Option<HeaderValue>, meta: layer::Meta) -> Self {
-        RequestLog(Arc::new(RequestLogInner {
-            ip,
-            logged: AtomicBool::new(false),
-            request_id,
-            generated: OnceLock::new(),
-            meta,
-        }))
-    }
-
-    fn meta(&self) -> &layer::Meta {
-        &self.0.meta
-    }
-
-    /// The client address the layer resolved (peer or trusted-proxy header).
-    pub fn client_ip(&self) -> Option<IpAddr> {
-        self.0.ip
-    }
-
-    /// Tells the layer the handler logged this request's event itself: the layer will not
-    /// log the response (one failed login is one event).
-    pub fn mark_logged(&self) {
-        self.0.logged.store(true, Ordering::Release);
-    }
-
-    /// Whether [`RequestLog::mark_logged`] was called.
-    pub fn is_logged(&self) -> bool {
-        self.0.logged.load(Ordering::Acquire)
-    }
-
-    /// The request's correlation id: its `X-Request-Id`, or an id generated once.
-    pub fn correlation_id(&self) -> &str {
-        match self.0.request_id.as_ref().and_then(|v| v.to_str().ok()) {
-            Some(id) => id,
-            None => self.0.generated.get_or_init(|| uuid::Uuid::now_v7().to_string()),
-        }
-    }
-
-    fn generated_id(&self) -> Option<&str> {
-        self.0.generated.get().map(String::as_str)
-    }
-}
 
 /// Marks the request whose extensions are `ext` as logged by the handler (see
 /// [`RequestLog::mark_logged`]). Returns false when the layer is not in front (no
