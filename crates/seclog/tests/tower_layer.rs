@@ -121,6 +121,50 @@ async fn mapping_is_configurable_and_a_generated_id_is_returned() {
     assert_eq!(evs[0].correlation_id.as_deref(), Some(id.as_str()));
 }
 
+/// The layer reuses a finished request's state for the thread's next request: nothing of the
+/// first request (user agent, request id, user, generated id, handler's mark) reaches the next.
+#[tokio::test]
+async fn nothing_of_one_request_reaches_the_next() {
+    let logger = logger();
+    let layer = SecurityLayer::new(logger.clone());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut first = request("/a?token=abc", "192.0.2.1");
+    *first.method_mut() = http::Method::POST;
+    first.headers_mut().insert("user-agent", "agent-1".parse().unwrap());
+    first.headers_mut().insert("x-request-id", "req-1".parse().unwrap());
+    first.extensions_mut().insert(UserId("alice".into()));
+    layer.layer(answering(401, calls.clone())).oneshot(first).await.unwrap();
+    let marking = layer.layer(service_fn(|req: Request<String>| async move {
+        let log = req.extensions().get::<RequestLog>().unwrap();
+        log.mark_logged();
+        let mut res = Response::new(log.correlation_id().to_string());
+        *res.status_mut() = StatusCode::UNAUTHORIZED;
+        Ok::<_, Infallible>(res)
+    }));
+    let res = marking.oneshot(request("/marked", "192.0.2.2")).await.unwrap();
+    let marked_id = res.into_body();
+    let res = layer.layer(answering(403, calls)).oneshot(request("/b", "192.0.2.3")).await.unwrap();
+    let id = res.headers().get("x-request-id").expect("generated id").to_str().unwrap().to_string();
+    assert_ne!(id, marked_id, "a new id for each request");
+
+    let evs = events(&logger);
+    assert_eq!(evs.len(), 2, "the marked request is not logged by the layer");
+    let first = evs.iter().find(|e| e.response_status == Some(401)).unwrap();
+    assert_eq!(first.request_method.as_deref(), Some("POST"));
+    assert_eq!(first.user_agent.as_deref(), Some("agent-1"));
+    assert_eq!(first.user_id.as_deref(), Some("alice"));
+    assert_eq!(first.correlation_id.as_deref(), Some("req-1"));
+    assert!(!first.request_url.as_deref().unwrap().contains("abc"));
+    let last = evs.iter().find(|e| e.response_status == Some(403)).unwrap();
+    assert_eq!(last.request_method.as_deref(), Some("GET"));
+    assert_eq!(last.request_url.as_deref(), Some("/b"));
+    assert_eq!(last.user_agent, None);
+    assert_eq!(last.user_id, None);
+    assert_eq!(last.correlation_id.as_deref(), Some(id.as_str()));
+    assert_eq!(last.ip_address, Some("192.0.2.3".parse().unwrap()));
+    assert_eq!(layer.stats().handler_logged.load(Ordering::Relaxed), 1);
+}
+
 #[tokio::test]
 async fn forwarding_headers_only_from_trusted_proxies() {
     let logger = logger();

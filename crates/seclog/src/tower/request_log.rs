@@ -57,6 +57,7 @@ thread_local! {
 }
 
 impl RequestLogInner {
+    #[inline(always)]
     fn fill(&mut self, seen: Seen<'_>) {
         self.ip = seen.ip;
         *self.logged.get_mut() = false;
@@ -68,14 +69,18 @@ impl RequestLogInner {
     }
 
     /// Drops what was kept of the request (its shared header and URI bytes included).
+    #[inline]
     fn clear(&mut self) {
         self.request_id = None;
         self.generated.take();
-        self.meta = Meta::default();
+        self.meta.path_and_query = None;
+        self.meta.user_agent = None;
+        self.meta.user = None;
     }
 }
 
 impl RequestLog {
+    #[inline]
     pub(crate) fn new(seen: Seen<'_>) -> Self {
         let mut inner = SPARE.with(Cell::take).unwrap_or_default();
         match Arc::get_mut(&mut inner) {
