@@ -9,7 +9,9 @@ use std::sync::{Arc, OnceLock};
 use http::uri::PathAndQuery;
 use http::{HeaderValue, Method};
 
-/// Per-request state the layer puts into request extensions (cheap to clone).
+/// Per-request state the layer puts into request extensions (cheap to clone). Once the
+/// response is through the layer and nothing else holds it, its allocation is reused for the
+/// thread's next request.
 #[derive(Debug, Clone)]
 pub struct RequestLog(Arc<RequestLogInner>);
 
