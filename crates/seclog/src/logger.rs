@@ -349,8 +349,25 @@ impl SecurityLogger {
                 return Err(e);
             }
         }
-        for out in outcomes {
+        // The batch's suspicious-IP rows go as one message (the newest row per address): one
+        // per event would fill the queue with as many messages as events (each counted in its
+        // depth) whenever the batch comes from blocked or high-risk addresses.
+        let mut suspicious: Vec<seclog_core::SuspiciousIp> = Vec::new();
+        let mut seen: std::collections::HashMap<std::net::IpAddr, usize> = Default::default();
+        for mut out in outcomes {
+            if let Some(row) = out.suspicious.take() {
+                match seen.get(&row.ip_address) {
+                    Some(&i) => suspicious[i] = row,
+                    None => {
+                        seen.insert(row.ip_address, suspicious.len());
+                        suspicious.push(row);
+                    }
+                }
+            }
             self.side_effects(out, true);
+        }
+        if !suspicious.is_empty() {
+            self.send_side(Msg::SuspiciousIps(suspicious), true);
         }
         match self.wait_ack(&ack_rx)? {
             Ok(()) => {}

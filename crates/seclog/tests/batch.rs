@@ -134,3 +134,31 @@ fn query_committed_does_not_wait_for_the_queue() {
     // `query` waits for what was logged before it.
     assert_eq!(logger.query(&EventFilter::default(), None, 10).unwrap().events.len(), 2);
 }
+
+#[test]
+fn a_batch_from_a_suspicious_address_takes_one_queue_slot_for_its_ip_rows() {
+    let store = std::sync::Arc::new(common::gated::GatedStore::new());
+    let cfg = Config { db_file: ":memory:".into(), ..Config::default() };
+    let logger =
+        SecurityLogger::with_store(cfg, store.clone(), std::sync::Arc::new(SystemClock)).unwrap();
+    block_writer(&logger);
+    // SQL injection attempts from one address: high risk, so every event makes its address a
+    // suspicious-IP row.
+    let batch: Vec<EventInput> =
+        (0..200).map(|_| ev("sql_injection_attempt", "198.51.100.7")).collect();
+    let producer = {
+        let logger = logger.clone();
+        std::thread::spawn(move || logger.log_events_durable(batch).unwrap())
+    };
+    wait_for(|| logger.queue_depth() >= 200);
+    std::thread::sleep(Duration::from_millis(50));
+    // 200 events, plus at most a few alert and decision messages and one suspicious-IP
+    // message (was one such message per event: 400 and more).
+    let depth = logger.queue_depth();
+    assert!((200..=210).contains(&depth), "queue depth {depth}");
+    store.release();
+    assert!(producer.join().unwrap().iter().all(Result::is_ok));
+    let ips = logger.store().list_suspicious_ips(false, 10).unwrap();
+    assert_eq!(ips.len(), 1, "{ips:?}");
+    assert_eq!(ips[0].ip_address.to_string(), "198.51.100.7");
+}
