@@ -349,21 +349,13 @@ impl SecurityLogger {
                 return Err(e);
             }
         }
-        // The batch's suspicious-IP rows go as one message (the newest row per address): one
-        // per event would fill the queue with as many messages as events (each counted in its
-        // depth) whenever the batch comes from blocked or high-risk addresses.
+        // The batch's suspicious-IP rows go as one message (the writer keeps the newest row
+        // per address): one per event would fill the queue with as many messages as events
+        // (each counted in its depth) whenever the batch comes from blocked or high-risk
+        // addresses.
         let mut suspicious: Vec<seclog_core::SuspiciousIp> = Vec::new();
-        let mut seen: std::collections::HashMap<std::net::IpAddr, usize> = Default::default();
         for mut out in outcomes {
-            if let Some(row) = out.suspicious.take() {
-                match seen.get(&row.ip_address) {
-                    Some(&i) => suspicious[i] = row,
-                    None => {
-                        seen.insert(row.ip_address, suspicious.len());
-                        suspicious.push(row);
-                    }
-                }
-            }
+            suspicious.extend(out.suspicious.take());
             self.side_effects(out, true);
         }
         if !suspicious.is_empty() {

@@ -199,10 +199,8 @@ impl Writer {
                         tracing::error!(event_id = %ev.event_id, error = %e, "event refused by the store");
                     }
                     Err(e) => {
-                        store_down = {
-                            tracing::error!(error = %e, "the store keeps failing");
-                            true
-                        }
+                        tracing::error!(error = %e, "the store keeps failing");
+                        store_down = true;
                     }
                 }
             }
