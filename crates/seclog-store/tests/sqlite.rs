@@ -395,3 +395,40 @@ fn background_checkpoints_copy_pages_and_keep_the_wal_bounded() {
     assert!(db_bg > 1 << 20, "database file {db_bg} bytes");
     assert!(wal_inline < 8 << 20, "WAL grew to {wal_inline} bytes");
 }
+
+#[test]
+fn list_and_detail_columns_hold_json_text_for_other_readers() {
+    // Empty lists and details are bound as NULL and stored as '[]' / '{}' by the insert; a
+    // reader of the spec's tables (the sqlite3 CLI, a report) sees JSON text either way.
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("seclog.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let mut empty =
+        SecurityEvent::new("empty", EventType::ApiAccess, time::OffsetDateTime::UNIX_EPOCH);
+    empty.ip_address = Some("203.0.113.200".parse().unwrap());
+    let mut full = empty.clone();
+    full.event_id = "full".into();
+    full.ip_address = Some("2001:db8::7".parse().unwrap());
+    full.indicators = vec!["a".into()];
+    full.investigation_notes = vec!["b".into()];
+    full.remediation_actions = vec!["c".into()];
+    full.compliance_tags = vec!["d".into()];
+    full.audit_trail = vec!["e".into()];
+    full.details.insert("k".into(), serde_json::json!(1));
+    store.insert_events(&[empty, full]).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let row = |id: &str| -> Vec<String> {
+        conn.query_row(
+            "SELECT details, indicators, investigation_notes, remediation_actions, \
+             compliance_tags, audit_trail, ip_address FROM security_events WHERE event_id = ?1",
+            [id],
+            |r| (0..7).map(|i| r.get::<_, String>(i)).collect::<rusqlite::Result<Vec<_>>>(),
+        )
+        .unwrap()
+    };
+    assert_eq!(row("empty"), ["{}", "[]", "[]", "[]", "[]", "[]", "203.0.113.200"]);
+    assert_eq!(
+        row("full"),
+        [r#"{"k":1}"#, r#"["a"]"#, r#"["b"]"#, r#"["c"]"#, r#"["d"]"#, r#"["e"]"#, "2001:db8::7"]
+    );
+}
