@@ -8,8 +8,9 @@
 # Usage: scripts/bench_server.sh MODE CONNECTIONS SECONDS [DB]
 #   MODE single | batch (query modes need a large database: see benchmarks-server.md)
 #   DB   default /tmp/seclog-bench/bench.db (deleted first; keep it off the repository)
-# PIN=1: the server and the generator on CPU 1, the server's writer thread alone on CPU 0
-# (the 2-core benchmark machine; the writer thread is the bound of batch ingest).
+# PIN=1: the server runs with writer_cpu = 0 (its writer thread pinned to CPU 0, its other
+# threads kept off it) and the generator runs on the other CPUs (the 2-core benchmark
+# machine; the writer thread is the bound of batch ingest).
 set -euo pipefail
 MODE="$1"; CONN="$2"; SECS="$3"
 DB="${4:-/tmp/seclog-bench/bench.db}"
@@ -21,16 +22,14 @@ rm -f "$DB" "$DB-wal" "$DB-shm" "$DB.key"
 LOG="$(dirname "$DB")/serve.log"
 rm -f "$LOG"
 # exec: in a background subshell, so that $! is the program itself
-pin_cpu() { if [ "${PIN:-0}" = 1 ]; then exec taskset -c 1 "$@"; else exec "$@"; fi; }
-pin_cpu "$BIN/seclog" --db "$DB" serve --listen "127.0.0.1:$PORT" >"$LOG" 2>&1 &
+if [ "${PIN:-0}" = 1 ]; then export SECLOG_WRITER_CPU=0; fi
+OTHERS="$(python3 -c 'import os; print(",".join(str(c) for c in sorted(os.sched_getaffinity(0)) if c))')"
+pin_cpu() { if [ "${PIN:-0}" = 1 ]; then exec taskset -c "$OTHERS" "$@"; else exec "$@"; fi; }
+"$BIN/seclog" --db "$DB" serve --listen "127.0.0.1:$PORT" >"$LOG" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 100); do grep -q listening "$LOG" && break; sleep 0.1; done
 KEY="$(awk '/admin key:/ {print $4}' "$LOG")"
-if [ "${PIN:-0}" = 1 ]; then
-    WRITER="$(grep -l seclog-writer /proc/$SERVER/task/*/comm | cut -d/ -f5)"
-    taskset -p -c 0 "$WRITER" >/dev/null
-fi
 echo "before: $(uptime)"
 pin_cpu "$BIN/examples/load" "http://127.0.0.1:$PORT" "$KEY" "$MODE" "$CONN" "$SECS" &
 LOAD=$!

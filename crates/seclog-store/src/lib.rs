@@ -12,6 +12,7 @@ use seclog_core::{
 };
 use time::OffsetDateTime;
 
+pub mod affinity;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod sqlite;

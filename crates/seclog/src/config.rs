@@ -75,6 +75,12 @@ pub struct Config {
     /// Most events committed in one transaction (default: the queue capacity, so a backlog is
     /// committed at once; fewer, larger transactions rewrite fewer index pages).
     pub batch_size: usize,
+    /// Pin the writer thread (the one serial step of ingest) to this CPU, and keep seclog's
+    /// other threads (checkpoints, retention; in `seclog serve` all of its threads) off it
+    /// (Linux only). Unset by default: the scheduler places every thread. On a small
+    /// machine a core of its own is worth about a quarter more batch-ingest throughput
+    /// (docs/benchmarks-server.md); other busy processes should keep off it too.
+    pub writer_cpu: Option<usize>,
     /// `log_event` returns only after the event is committed.
     pub durable: bool,
     /// How long a durable write waits for its commit, in milliseconds.
@@ -113,6 +119,7 @@ impl Default for Config {
             queue_capacity: 32_768,
             queue_full_policy: QueueFullPolicy::Wait,
             batch_size: 32_768,
+            writer_cpu: None,
             durable: false,
             durable_timeout_ms: 10_000,
             log_file_max_bytes: 100 * 1024 * 1024,
@@ -191,6 +198,10 @@ impl Config {
                     )))
                 }
             };
+        }
+        if let Some(v) = get("SECLOG_WRITER_CPU") {
+            self.writer_cpu =
+                if v.trim().is_empty() { None } else { Some(num("SECLOG_WRITER_CPU", &v)?) };
         }
         if let Some(v) = get("SECLOG_DURABLE") {
             self.durable = flag("SECLOG_DURABLE", &v)?;

@@ -13,7 +13,7 @@ use seclog_core::validate::validate;
 use seclog_core::{
     Cursor, EventFilter, EventInput, EventPage, SecurityEvent, Statistics, ValidationError,
 };
-use seclog_store::sqlite::SqliteStore;
+use seclog_store::sqlite::{SqliteOptions, SqliteStore};
 use seclog_store::Store;
 use uuid::Uuid;
 
@@ -82,6 +82,16 @@ impl SecurityLogger {
     /// Opens the store named by `config.db_file` and starts the writer.
     pub fn new(config: Config) -> Result<Self> {
         config.validate()?;
+        if let Some(cpu) = config.writer_cpu {
+            // Refused before anything is opened or started (the writer pins itself later).
+            let cpus = seclog_store::affinity::current_thread_cpus()
+                .map_err(|e| LogError::Config(format!("writer_cpu {cpu}: {e}")))?;
+            if !cpus.contains(&cpu) {
+                return Err(LogError::Config(format!(
+                    "writer_cpu {cpu}: not a CPU this process may use ({cpus:?})"
+                )));
+            }
+        }
         let store: Arc<dyn Store> = if config.db_file.as_os_str() == ":memory:" {
             Arc::new(SqliteStore::open_in_memory()?)
         } else {
@@ -92,7 +102,8 @@ impl SecurityLogger {
                     })?;
                 }
             }
-            Arc::new(SqliteStore::open(&config.db_file)?)
+            let opts = SqliteOptions { avoid_cpu: config.writer_cpu, ..SqliteOptions::default() };
+            Arc::new(SqliteStore::open_with(&config.db_file, opts)?)
         };
         Self::with_store(config, store, Arc::new(SystemClock))
     }
@@ -128,10 +139,31 @@ impl SecurityLogger {
             stats: stats.clone(),
             blocklist: blocklist.clone(),
         };
+        // The writer pins itself first when asked to, and reports whether it could.
+        let pin = config.writer_cpu;
+        let (pinned_tx, pinned_rx) = bounded::<std::io::Result<()>>(1);
         let handle = std::thread::Builder::new()
             .name("seclog-writer".into())
-            .spawn(move || writer.run())
+            .spawn(move || {
+                let pinned = pin.map_or(Ok(()), seclog_store::affinity::pin_current_thread);
+                let ok = pinned.is_ok();
+                let _ = pinned_tx.send(pinned);
+                if ok {
+                    writer.run();
+                }
+            })
             .map_err(|e| LogError::Io(format!("cannot start the writer thread: {e}")))?;
+        match pinned_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                let _ = handle.join();
+                return Err(LogError::Config(format!(
+                    "writer_cpu {}: {e}",
+                    pin.map_or_else(String::new, |c| c.to_string())
+                )));
+            }
+            Err(_) => return Err(LogError::Io("the writer thread ended at start".into())),
+        }
         let retention = start_retention(&config, store.clone(), clock.clone(), stats.clone())?;
         let rules = config.effective_rules()?;
         // Decisions survive a restart: load those still in force.
@@ -573,17 +605,24 @@ fn start_retention(
     let every = Duration::from_secs(config.retention_interval_secs.max(1));
     let days = i64::from(config.retention_days);
     let max = config.max_events;
+    let avoid = config.writer_cpu;
     let handle = std::thread::Builder::new()
         .name("seclog-retention".into())
-        .spawn(move || loop {
-            let cutoff = clock.now() - time::Duration::days(days);
-            if let Err(e) = store.purge_events(Some(cutoff), Some(max)) {
-                tracing::error!(error = %e, "retention purge failed");
+        .spawn(move || {
+            if let Some(cpu) = avoid {
+                // Best effort, like the checkpoint thread's (the pass works either way).
+                let _ = seclog_store::affinity::avoid_cpu_current_thread(cpu);
             }
-            stats.retention_passes.fetch_add(1, Ordering::Relaxed);
-            match stop_rx.recv_timeout(every) {
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
-                _ => break,
+            loop {
+                let cutoff = clock.now() - time::Duration::days(days);
+                if let Err(e) = store.purge_events(Some(cutoff), Some(max)) {
+                    tracing::error!(error = %e, "retention purge failed");
+                }
+                stats.retention_passes.fetch_add(1, Ordering::Relaxed);
+                match stop_rx.recv_timeout(every) {
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+                    _ => break,
+                }
             }
         })
         .map_err(|e| LogError::Io(format!("cannot start the retention thread: {e}")))?;

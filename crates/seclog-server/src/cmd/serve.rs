@@ -17,6 +17,13 @@ pub(crate) fn serve(logger: SecurityLogger, args: &ServeArgs) -> anyhow::Result<
         eprintln!("seclog: no API key existed; created admin key {} (shown once):", rec.id);
         eprintln!("seclog: admin key: {key}");
     }
+    if let Some(cpu) = logger.config().writer_cpu {
+        // The writer pinned itself to `cpu`; the runtime's threads (workers and blocking
+        // threads alike) are started from this one and inherit its CPU set.
+        if let Err(e) = seclog_store::affinity::avoid_cpu_current_thread(cpu) {
+            eprintln!("seclog: warning: cannot keep the server's threads off CPU {cpu}: {e}");
+        }
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -30,9 +30,16 @@ pub(super) fn start(
     let conn = Connection::open(path).map_err(|e| db_err("open checkpoint connection", e))?;
     configure(&conn, opts)?;
     let (tx, rx) = sync_channel::<()>(1);
+    let avoid = opts.avoid_cpu;
     let handle = std::thread::Builder::new()
         .name("seclog-checkpoint".into())
-        .spawn(move || run(&conn, &rx))
+        .spawn(move || {
+            if let Some(cpu) = avoid {
+                // Best effort: the thread works either way.
+                let _ = crate::affinity::avoid_cpu_current_thread(cpu);
+            }
+            run(&conn, &rx)
+        })
         .map_err(|e| crate::StoreError::Database(format!("start checkpoint thread: {e}")))?;
     let threshold = i32::try_from(opts.wal_autocheckpoint_pages.max(1)).unwrap_or(i32::MAX);
     let backstop = threshold.saturating_mul(BACKSTOP);
@@ -57,7 +64,7 @@ pub(super) fn start(
 }
 
 /// The writer checkpoints itself when the WAL reaches this many times the threshold.
-const BACKSTOP: i32 = 4;
+const BACKSTOP: i32 = 16;
 
 /// Removes the hook from `writer`, which ends the thread, and waits for it.
 pub(super) fn stop(writer: &mut Connection, handle: JoinHandle<()>) {

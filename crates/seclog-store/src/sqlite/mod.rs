@@ -60,6 +60,9 @@ pub struct SqliteOptions {
     /// copies most pages to the database file nor waits for most `fsync`s; at 4 times the
     /// threshold it checkpoints the rest itself, so the WAL stays bounded.
     pub background_checkpoint: bool,
+    /// Keep the background checkpoint thread off this CPU (the one the logger's writer
+    /// thread is pinned to; see [`crate::affinity`]).
+    pub avoid_cpu: Option<usize>,
 }
 
 impl Default for SqliteOptions {
@@ -71,6 +74,7 @@ impl Default for SqliteOptions {
             cache_kib: 32 * 1024,
             wal_autocheckpoint_pages: 10_000,
             background_checkpoint: true,
+            avoid_cpu: None,
         }
     }
 }
