@@ -5,6 +5,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Tra
 use seclog_core::{Cursor, EventFilter, EventPage, SecurityEvent};
 use time::OffsetDateTime;
 
+use super::bind::RowBinder;
 use super::codec::{
     cidr_range, from_json, from_nanos, ip_bin, ip_text, parse_ip, parse_name, to_json, to_nanos,
     to_nanos_clamped, to_rfc3339, IpBin, IpText,
@@ -52,6 +53,7 @@ pub(crate) fn insert_events(conn: &mut Connection, events: &[SecurityEvent]) -> 
     {
         let mut stmt = tx.prepare_cached(INSERT_SQL).map_err(|e| db_err("prepare insert", e))?;
         let mut ip_buf = IpText::default();
+        let mut binder = RowBinder::new(29);
         for ev in index_order(events) {
             *counts.entry((ev.event_type.as_str(), ev.severity.as_str())).or_default() += 1;
             let ts = to_nanos(ev.timestamp, "timestamp")?;
@@ -63,37 +65,45 @@ pub(crate) fn insert_events(conn: &mut Connection, events: &[SecurityEvent]) -> 
                 if ev.details.is_empty() { None } else { Some(to_json(&ev.details, "details")?) };
             let ip_text = ev.ip_address.map(|ip| ip_text(ip, &mut ip_buf));
             let ip_blob = ev.ip_address.map(ip_bin);
-            let res = stmt.execute(params![
-                ev.event_id,
-                ev.event_type.as_str(),
-                ev.severity.as_str(),
-                timestamp,
-                ev.user_id,
-                ev.session_id,
-                ip_text,
-                ev.user_agent,
-                ev.request_method,
-                ev.request_url,
-                headers,
-                ev.request_body,
-                ev.response_status,
-                ev.response_body,
-                details,
-                ev.threat_level,
-                ev.risk_score,
-                list_json(&ev.indicators, "indicators")?,
-                ev.status.as_str(),
-                list_json(&ev.investigation_notes, "investigation_notes")?,
-                list_json(&ev.remediation_actions, "remediation_actions")?,
-                list_json(&ev.compliance_tags, "compliance_tags")?,
-                list_json(&ev.audit_trail, "audit_trail")?,
-                ev.source,
-                ev.correlation_id,
-                ev.parent_event_id,
-                ts,
-                ip_blob.as_ref().map(IpBin::as_bytes),
-                ev.severity.rank(),
-            ]);
+            let indicators = list_json(&ev.indicators, "indicators")?;
+            let investigation_notes = list_json(&ev.investigation_notes, "investigation_notes")?;
+            let remediation_actions = list_json(&ev.remediation_actions, "remediation_actions")?;
+            let compliance_tags = list_json(&ev.compliance_tags, "compliance_tags")?;
+            let audit_trail = list_json(&ev.audit_trail, "audit_trail")?;
+            // Parameters as in INSERT_SQL; the binder skips what the statement still holds.
+            let res = (|| -> rusqlite::Result<usize> {
+                let (b, st) = (&mut binder, &mut *stmt);
+                b.value(st, 1, &ev.event_id)?;
+                b.fixed(st, 2, ev.event_type.as_str())?;
+                b.fixed(st, 3, ev.severity.as_str())?;
+                b.value(st, 4, &timestamp)?;
+                b.option(st, 5, ev.user_id.as_deref())?;
+                b.option(st, 6, ev.session_id.as_deref())?;
+                b.option(st, 7, ip_text)?;
+                b.option(st, 8, ev.user_agent.as_deref())?;
+                b.option(st, 9, ev.request_method.as_deref())?;
+                b.option(st, 10, ev.request_url.as_deref())?;
+                b.option(st, 11, headers.as_deref())?;
+                b.option(st, 12, ev.request_body.as_deref())?;
+                b.option(st, 13, ev.response_status)?;
+                b.option(st, 14, ev.response_body.as_deref())?;
+                b.option(st, 15, details.as_deref())?;
+                b.option(st, 16, ev.threat_level.as_deref())?;
+                b.option(st, 17, ev.risk_score)?;
+                b.option(st, 18, indicators.as_deref())?;
+                b.fixed(st, 19, ev.status.as_str())?;
+                b.option(st, 20, investigation_notes.as_deref())?;
+                b.option(st, 21, remediation_actions.as_deref())?;
+                b.option(st, 22, compliance_tags.as_deref())?;
+                b.option(st, 23, audit_trail.as_deref())?;
+                b.option(st, 24, ev.source.as_deref())?;
+                b.option(st, 25, ev.correlation_id.as_deref())?;
+                b.option(st, 26, ev.parent_event_id.as_deref())?;
+                b.value(st, 27, ts)?;
+                b.option(st, 28, ip_blob.as_ref().map(IpBin::as_bytes))?;
+                b.value(st, 29, ev.severity.rank())?;
+                st.raw_execute()
+            })();
             match res {
                 Ok(_) => {}
                 Err(e) if is_unique_violation(&e) => {

@@ -16,6 +16,7 @@
 
 mod actions;
 mod alerts;
+mod bind;
 mod checkpoint;
 mod codec;
 mod decisions;
