@@ -45,6 +45,8 @@ pub(crate) struct Inner {
     writer: Mutex<Option<JoinHandle<()>>>,
     retention: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
     stats: Arc<WriterStats>,
+    /// Suspicious-IP rows of single events, waiting for the writer.
+    pending_ips: crate::writer::PendingIps,
 }
 
 impl std::fmt::Debug for SecurityLogger {
@@ -131,7 +133,9 @@ impl SecurityLogger {
         let blocklist = Arc::new(BlockList::with_allowlist(allow));
         let (tx, rx) = bounded(config.queue_capacity);
         let stats = Arc::new(WriterStats::default());
+        let pending_ips = crate::writer::PendingIps::default();
         let writer = Writer {
+            pending_ips: pending_ips.clone(),
             store: store.clone(),
             rx,
             batch_size: config.batch_size,
@@ -204,6 +208,7 @@ impl SecurityLogger {
                 writer: Mutex::new(Some(handle)),
                 retention: Mutex::new(Some(retention)),
                 stats,
+                pending_ips,
             }),
         })
     }
@@ -321,7 +326,15 @@ impl SecurityLogger {
             self.send_side(Msg::NewAlert(Box::new(a)), wait);
         }
         if let Some(ip) = out.suspicious {
-            self.send_side(Msg::SuspiciousIps(vec![ip]), wait);
+            let was_empty = {
+                let mut pending = self.inner.pending_ips.lock();
+                let was_empty = pending.is_empty();
+                pending.insert(ip.ip_address, ip);
+                was_empty
+            };
+            if was_empty {
+                self.send_side(Msg::PendingIps, wait);
+            }
         }
     }
 

@@ -26,9 +26,18 @@ pub(crate) enum Msg {
     NewDecision(Box<seclog_core::monitor::Decision>),
     /// Suspicious IP rows to upsert.
     SuspiciousIps(Vec<SuspiciousIp>),
+    /// Rows wait in [`PendingIps`]: wakes the writer, which takes them at every pass anyway.
+    PendingIps,
     /// Answered once everything sent before it is committed.
     Flush(Sender<()>),
 }
+
+/// The newest suspicious-IP row per address that single-event logging produced and the
+/// writer has not stored yet. The writer takes them all at each pass; a logger sends
+/// [`Msg::PendingIps`] only when it finds the map empty, so a stream of events from
+/// suspicious addresses (an attack) costs one queue slot per writer pass, not one per event.
+pub(crate) type PendingIps =
+    Arc<parking_lot::Mutex<std::collections::HashMap<std::net::IpAddr, SuspiciousIp>>>;
 
 /// Counters shared between the writer and the logger (for statistics and metrics).
 #[derive(Debug, Default)]
@@ -62,6 +71,7 @@ pub(crate) struct Writer {
     pub(crate) stats: Arc<WriterStats>,
     /// Its frozen layers are merged here, off the path that makes blocks visible.
     pub(crate) blocklist: Arc<seclog_core::monitor::BlockList>,
+    pub(crate) pending_ips: PendingIps,
 }
 
 /// Attempts at committing a batch before the writer gives up on the store for it.
@@ -105,6 +115,7 @@ impl Writer {
                     Msg::NewAlert(a) => alerts.push(*a),
                     Msg::NewDecision(d) => decisions.push(*d),
                     Msg::SuspiciousIps(rows) => ips.extend(rows),
+                    Msg::PendingIps => {}
                     Msg::Flush(done) => flushes.push(done),
                 }
                 if taken < self.batch_size {
@@ -112,6 +123,8 @@ impl Writer {
                 }
             }
             self.commit(&mut events, &mut acks);
+            // After the events: a flush sent after a row was put there finds it stored.
+            ips.extend(self.pending_ips.lock().drain().map(|(_, row)| row));
             self.side_tables(&mut alerts, &mut ips, &mut decisions);
             if self.blocklist.needs_compaction() {
                 self.blocklist.compact();
@@ -120,6 +133,9 @@ impl Writer {
                 let _ = f.send(());
             }
         }
+        // Closed: rows put in the map since the last pass.
+        ips.extend(self.pending_ips.lock().drain().map(|(_, row)| row));
+        self.side_tables(&mut alerts, &mut ips, &mut decisions);
     }
 
     fn commit(&mut self, events: &mut Vec<SecurityEvent>, acks: &mut Vec<(Ack, Range<usize>)>) {

@@ -155,12 +155,59 @@ fn a_batch_from_a_suspicious_address_takes_one_queue_slot_for_its_ip_rows() {
     // 200 events, plus at most a few alert and decision messages and one suspicious-IP
     // message (was one such message per event: 400 and more).
     let depth = logger.queue_depth();
-    assert!((200..=210).contains(&depth), "queue depth {depth}");
     store.release();
+    assert!((200..=210).contains(&depth), "queue depth {depth}");
     assert!(producer.join().unwrap().iter().all(Result::is_ok));
     // The acknowledgement covers the events; side rows are written right after that commit,
     // so read them through the logger, which waits for what was queued before.
     let ips = logger.suspicious_ips(false, 10).unwrap();
     assert_eq!(ips.len(), 1, "{ips:?}");
     assert_eq!(ips[0].ip_address.to_string(), "198.51.100.7");
+}
+
+#[test]
+fn single_events_from_a_suspicious_address_take_one_queue_slot_each() {
+    let store = std::sync::Arc::new(common::gated::GatedStore::new());
+    let cfg = Config { db_file: ":memory:".into(), ..Config::default() };
+    let logger =
+        SecurityLogger::with_store(cfg, store.clone(), std::sync::Arc::new(SystemClock)).unwrap();
+    block_writer(&logger);
+    // High-risk events one at a time, from two addresses: each makes its address a
+    // suspicious-IP row. Was one extra message per event (400 and more in the queue).
+    for i in 0..200 {
+        let ip = if i % 2 == 0 { "198.51.100.7" } else { "198.51.100.8" };
+        logger.log_event(ev("sql_injection_attempt", ip)).unwrap();
+    }
+    let depth = logger.queue_depth();
+    // Released first: a failed assertion must not leave the writer blocked at drop.
+    store.release();
+    assert!((200..=210).contains(&depth), "queue depth {depth}");
+    let mut ips: Vec<String> = logger
+        .suspicious_ips(false, 10)
+        .unwrap()
+        .iter()
+        .map(|r| r.ip_address.to_string())
+        .collect();
+    ips.sort();
+    assert_eq!(ips, ["198.51.100.7", "198.51.100.8"]);
+    // A row put in the map while the writer is idle wakes it (no other message follows).
+    logger.log_event(ev("sql_injection_attempt", "198.51.100.9")).unwrap();
+    wait_for(|| logger.store().list_suspicious_ips(false, 10).unwrap().len() == 3);
+}
+
+#[test]
+fn suspicious_ip_rows_waiting_at_close_are_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let logger =
+        SecurityLogger::new(Config { db_file: path.clone(), ..Config::default() }).unwrap();
+    for _ in 0..50 {
+        logger.log_event(ev("sql_injection_attempt", "198.51.100.7")).unwrap();
+    }
+    logger.close();
+    let store = seclog_store::SqliteStore::open(&path).unwrap();
+    use seclog_store::Store;
+    let rows = store.list_suspicious_ips(false, 10).unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(store.count_events(&Default::default()).unwrap(), 50);
 }
