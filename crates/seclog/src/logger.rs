@@ -326,6 +326,8 @@ impl SecurityLogger {
             self.send_side(Msg::NewAlert(Box::new(a)), wait);
         }
         if let Some(ip) = out.suspicious {
+            // The newest row per address waits in the map; only the row that finds it empty
+            // sends a message (the writer takes the map at every pass).
             let was_empty = {
                 let mut pending = self.inner.pending_ips.lock();
                 let was_empty = pending.is_empty();
@@ -394,17 +396,10 @@ impl SecurityLogger {
                 return Err(e);
             }
         }
-        // The batch's suspicious-IP rows go as one message (the writer keeps the newest row
-        // per address): one per event would fill the queue with as many messages as events
-        // (each counted in its depth) whenever the batch comes from blocked or high-risk
-        // addresses.
-        let mut suspicious: Vec<seclog_core::SuspiciousIp> = Vec::new();
-        for mut out in outcomes {
-            suspicious.extend(out.suspicious.take());
+        // Suspicious-IP rows go through the pending map: at most one queue message for the
+        // whole batch, however many of its events come from blocked or high-risk addresses.
+        for out in outcomes {
             self.side_effects(out, true);
-        }
-        if !suspicious.is_empty() {
-            self.send_side(Msg::SuspiciousIps(suspicious), true);
         }
         match self.wait_ack(&ack_rx)? {
             Ok(()) => {}

@@ -24,18 +24,17 @@ pub(crate) enum Msg {
     NewAlert(Box<SecurityAlert>),
     /// A new decision (block) to persist.
     NewDecision(Box<seclog_core::monitor::Decision>),
-    /// Suspicious IP rows to upsert.
-    SuspiciousIps(Vec<SuspiciousIp>),
-    /// Rows wait in [`PendingIps`]: wakes the writer, which takes them at every pass anyway.
+    /// Suspicious-IP rows wait in [`PendingIps`]: wakes the writer, which takes them at
+    /// every pass anyway.
     PendingIps,
     /// Answered once everything sent before it is committed.
     Flush(Sender<()>),
 }
 
-/// The newest suspicious-IP row per address that single-event logging produced and the
-/// writer has not stored yet. The writer takes them all at each pass; a logger sends
-/// [`Msg::PendingIps`] only when it finds the map empty, so a stream of events from
-/// suspicious addresses (an attack) costs one queue slot per writer pass, not one per event.
+/// The newest suspicious-IP row per address that logging produced and the writer has not
+/// stored yet. The writer takes them all at each pass; a logger sends [`Msg::PendingIps`]
+/// only when it finds the map empty, so a stream of events (or batches) from suspicious
+/// addresses, as in an attack, costs one queue slot per writer pass, not one per event.
 pub(crate) type PendingIps =
     Arc<parking_lot::Mutex<std::collections::HashMap<std::net::IpAddr, SuspiciousIp>>>;
 
@@ -114,7 +113,6 @@ impl Writer {
                     }
                     Msg::NewAlert(a) => alerts.push(*a),
                     Msg::NewDecision(d) => decisions.push(*d),
-                    Msg::SuspiciousIps(rows) => ips.extend(rows),
                     Msg::PendingIps => {}
                     Msg::Flush(done) => flushes.push(done),
                 }
@@ -123,8 +121,8 @@ impl Writer {
                 }
             }
             self.commit(&mut events, &mut acks);
-            // After the events: a flush sent after a row was put there finds it stored.
-            ips.extend(self.pending_ips.lock().drain().map(|(_, row)| row));
+            // After the events; a flush sent after a row was put in the pending map finds it
+            // stored (side_tables takes the map).
             self.side_tables(&mut alerts, &mut ips, &mut decisions);
             if self.blocklist.needs_compaction() {
                 self.blocklist.compact();
@@ -133,8 +131,7 @@ impl Writer {
                 let _ = f.send(());
             }
         }
-        // Closed: rows put in the map since the last pass.
-        ips.extend(self.pending_ips.lock().drain().map(|(_, row)| row));
+        // Closed: rows put in the pending map since the last pass.
         self.side_tables(&mut alerts, &mut ips, &mut decisions);
     }
 
@@ -252,14 +249,9 @@ impl Writer {
                 tracing::error!(error = %e, alert_id = %a.alert_id, "storing an alert failed");
             }
         }
+        // One row per address: they come from the pending map (`ips` is a reused buffer).
+        ips.extend(self.pending_ips.lock().drain().map(|(_, row)| row));
         if !ips.is_empty() {
-            // Keep the newest row per address.
-            let mut latest: std::collections::HashMap<std::net::IpAddr, SuspiciousIp> =
-                std::collections::HashMap::with_capacity(ips.len());
-            for row in ips.drain(..) {
-                latest.insert(row.ip_address, row);
-            }
-            ips.extend(latest.into_values());
             if let Err(e) = self.store.upsert_suspicious_ips(ips) {
                 tracing::error!(error = %e, "storing suspicious IPs failed");
             }
