@@ -442,72 +442,35 @@ fn masked_event(i: usize, mask: u32, fixed: usize) -> SecurityEvent {
     e.event_type = data::TYPES[fixed % data::TYPES.len()];
     e.severity = Severity::ALL[(fixed / 3) % Severity::ALL.len()];
     e.status = EventStatus::ALL[(fixed / 7) % EventStatus::ALL.len()];
-    let bit = |k: u32| mask & (1 << k) != 0;
-    if bit(0) {
-        e.user_id = None;
-    }
-    if bit(1) {
-        e.session_id = None;
-    }
-    if bit(2) {
-        e.ip_address = None;
-    }
-    if bit(3) {
-        e.user_agent = None;
-    }
-    if bit(4) {
-        e.request_method = None;
-    }
-    if bit(5) {
-        e.request_url = None;
-    }
-    if bit(6) {
-        e.request_headers = None;
-    }
-    if bit(7) {
-        e.request_body = None;
-    }
-    if bit(8) {
-        e.response_status = None;
-    }
-    if bit(9) {
-        e.response_body = None;
-    }
-    if bit(10) {
-        e.details.clear();
-    }
-    if bit(11) {
-        e.threat_level = None;
-    }
-    if bit(12) {
-        e.risk_score = None;
-    }
-    if bit(13) {
-        e.indicators.clear();
-    }
-    if bit(14) {
-        e.investigation_notes.clear();
-    }
-    if bit(15) {
-        e.remediation_actions.clear();
-    }
-    if bit(16) {
-        e.compliance_tags.clear();
-    }
-    if bit(17) {
-        e.audit_trail.clear();
-    }
-    if bit(18) {
-        e.source = None;
-    }
-    if bit(19) {
-        e.correlation_id = None;
-    }
-    if bit(20) {
-        e.parent_event_id = None;
-    }
-    if bit(21) {
-        e.ip_address = Some("198.51.100.9".parse().unwrap());
+    // One clearing per bit, in bit order.
+    let clear: [fn(&mut SecurityEvent); 22] = [
+        |e| e.user_id = None,
+        |e| e.session_id = None,
+        |e| e.ip_address = None,
+        |e| e.user_agent = None,
+        |e| e.request_method = None,
+        |e| e.request_url = None,
+        |e| e.request_headers = None,
+        |e| e.request_body = None,
+        |e| e.response_status = None,
+        |e| e.response_body = None,
+        |e| e.details.clear(),
+        |e| e.threat_level = None,
+        |e| e.risk_score = None,
+        |e| e.indicators.clear(),
+        |e| e.investigation_notes.clear(),
+        |e| e.remediation_actions.clear(),
+        |e| e.compliance_tags.clear(),
+        |e| e.audit_trail.clear(),
+        |e| e.source = None,
+        |e| e.correlation_id = None,
+        |e| e.parent_event_id = None,
+        |e| e.ip_address = Some("198.51.100.9".parse().unwrap()),
+    ];
+    for (k, f) in clear.iter().enumerate() {
+        if mask & (1 << k) != 0 {
+            f(&mut e);
+        }
     }
     e
 }

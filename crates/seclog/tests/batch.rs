@@ -71,6 +71,17 @@ fn block_writer(logger: &SecurityLogger) {
     wait_for(|| logger.queue_depth() == 0);
 }
 
+/// A logger with monitoring on (unlike `gated`) over a gated store, its writer held up.
+fn monitoring_behind_a_blocked_writer(
+) -> (SecurityLogger, std::sync::Arc<common::gated::GatedStore>) {
+    let store = std::sync::Arc::new(common::gated::GatedStore::new());
+    let cfg = Config { db_file: ":memory:".into(), ..Config::default() };
+    let logger =
+        SecurityLogger::with_store(cfg, store.clone(), std::sync::Arc::new(SystemClock)).unwrap();
+    block_writer(&logger);
+    (logger, store)
+}
+
 fn wait_for(cond: impl Fn() -> bool) {
     let start = Instant::now();
     while !cond() {
@@ -137,11 +148,7 @@ fn query_committed_does_not_wait_for_the_queue() {
 
 #[test]
 fn a_batch_from_a_suspicious_address_takes_one_queue_slot_for_its_ip_rows() {
-    let store = std::sync::Arc::new(common::gated::GatedStore::new());
-    let cfg = Config { db_file: ":memory:".into(), ..Config::default() };
-    let logger =
-        SecurityLogger::with_store(cfg, store.clone(), std::sync::Arc::new(SystemClock)).unwrap();
-    block_writer(&logger);
+    let (logger, store) = monitoring_behind_a_blocked_writer();
     // SQL injection attempts from one address: high risk, so every event makes its address a
     // suspicious-IP row.
     let batch: Vec<EventInput> =
@@ -167,11 +174,7 @@ fn a_batch_from_a_suspicious_address_takes_one_queue_slot_for_its_ip_rows() {
 
 #[test]
 fn single_events_from_a_suspicious_address_take_one_queue_slot_each() {
-    let store = std::sync::Arc::new(common::gated::GatedStore::new());
-    let cfg = Config { db_file: ":memory:".into(), ..Config::default() };
-    let logger =
-        SecurityLogger::with_store(cfg, store.clone(), std::sync::Arc::new(SystemClock)).unwrap();
-    block_writer(&logger);
+    let (logger, store) = monitoring_behind_a_blocked_writer();
     // High-risk events one at a time, from two addresses: each makes its address a
     // suspicious-IP row. Was one extra message per event (400 and more in the queue).
     for i in 0..200 {

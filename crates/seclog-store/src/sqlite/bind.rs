@@ -59,9 +59,10 @@ impl RowBinder {
         match v {
             Some(v) => self.value(stmt, i, v),
             None => {
-                if *self.slot(i)? != Last::Null {
+                let slot = self.slot(i)?;
+                if *slot != Last::Null {
                     stmt.raw_bind_parameter(i, Null)?;
-                    *self.slot(i)? = Last::Null;
+                    *slot = Last::Null;
                 }
                 Ok(())
             }
@@ -75,9 +76,10 @@ impl RowBinder {
         i: usize,
         v: &'static str,
     ) -> rusqlite::Result<()> {
-        if *self.slot(i)? != Last::Fixed(v) {
+        let slot = self.slot(i)?;
+        if *slot != Last::Fixed(v) {
             stmt.raw_bind_parameter(i, v)?;
-            *self.slot(i)? = Last::Fixed(v);
+            *slot = Last::Fixed(v);
         }
         Ok(())
     }
