@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end ingest benchmark (docs/benchmarks.md): the shared 200,000-event brute-force
-# workload imported by `seclog import` into a fresh database with everything on (validation,
+# End-to-end ingest benchmark (docs/benchmarks.md): the 200,000-event brute-force workload
+# (`seclog-workload`) imported by `seclog import` into a fresh database with everything on (validation,
 # redaction, risk, real-time monitoring, storage with the default indexes), then the bare
 # sqlite3 CLI inserting the same rows into the same schema, measured in the same run.
 #
@@ -10,9 +10,9 @@ N="${1:-200000}"
 WORK="${2:-$(mktemp -d)}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
-cargo build --release -p seclog-server >/dev/null
+cargo build --release -p seclog-server -p seclog-workload >/dev/null
 mkdir -p "$WORK/gen"
-python3 "$ROOT/../shared/bench/gen_events.py" -n "$N" --seed 42 --out "$WORK/gen" >/dev/null
+"$ROOT/target/release/seclog-workload" -n "$N" --seed 42 --out "$WORK/gen" >/dev/null
 rm -f "$WORK"/seclog.db*
 echo "+ seclog --db $WORK/seclog.db import $WORK/gen/events.jsonl"
 start=$(date +%s.%N)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Baseline for the store insert benchmark: the bare sqlite3 CLI inserting the shared workload
+# Baseline for the store insert benchmark: the bare sqlite3 CLI inserting the brute-force workload
 # into seclog's schema (same tables, columns and indexes) in ONE transaction, WAL,
 # synchronous=NORMAL, 32 MiB page cache (as SqliteStore).
 # Compare with `cargo bench -p seclog-store --bench insert`.
@@ -7,7 +7,7 @@
 # Usage: scripts/sqlite3_baseline.sh [N_EVENTS] [WORKDIR]
 #   N_EVENTS defaults to 200000, WORKDIR to a new temporary directory.
 # Steps (each printed):
-#   1. python3 "$ROOT/../shared/bench/gen_events.py" -n N --seed 42 --out WORKDIR/gen
+#   1. seclog-workload -n N --seed 42 --out WORKDIR/gen   (cargo run --release -p seclog-workload)
 #   2. convert WORKDIR/gen/events.jsonl into WORKDIR/inserts.sql (BEGIN; N INSERTs; COMMIT;)
 #      with the columns seclog writes (event_id, severity, status, ts, ip_bin, ...)
 #   3. sqlite3 WORKDIR/baseline.db < crates/seclog-store/src/sqlite/migrations/0001_initial.sql
@@ -20,8 +20,8 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 SCHEMA_DIR="$ROOT/crates/seclog-store/src/sqlite/migrations"
 mkdir -p "$WORK/gen"
 
-echo "+ python3 "$ROOT/../shared/bench/gen_events.py" -n $N --seed 42 --out $WORK/gen"
-python3 "$ROOT/../shared/bench/gen_events.py" -n "$N" --seed 42 --out "$WORK/gen" >/dev/null
+echo "+ seclog-workload -n $N --seed 42 --out $WORK/gen"
+(cd "$ROOT" && cargo run -q --release -p seclog-workload -- -n "$N" --seed 42 --out "$WORK/gen" >/dev/null)
 
 echo "+ convert $WORK/gen/events.jsonl -> $WORK/inserts.sql"
 python3 - "$WORK/gen/events.jsonl" "$WORK/inserts.sql" <<'PY'

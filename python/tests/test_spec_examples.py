@@ -1,7 +1,6 @@
 """Every Python example of the spec, verbatim, then checks of what it stored."""
 
 import os
-import re
 import shutil
 from dataclasses import MISSING, dataclass, field, fields
 from enum import Enum
@@ -19,8 +18,7 @@ from security.logging import (
     SecurityEventType,
 )
 
-# The specification sits in shared/ beside the repository (as in CI).
-SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "seeds" / "000_8bc5d049d87a07dc.txt"
+from spec_blocks import SPEC_PYTHON_BLOCKS
 
 INIT = '''
 from security.logging import create_security_logger
@@ -166,14 +164,11 @@ USAGE = [INIT, AUTH, AUTHZ, INPUT, RATE, QUERY, FLASK]
 
 
 def spec_blocks():
-    text = SPEC.read_text(encoding="utf-8")
-    return re.findall(r"```python\n(.*?)```", text, re.S)
+    return SPEC_PYTHON_BLOCKS
 
 
 def test_the_copies_are_verbatim():
     """Each block exec'd below is character for character a block of the spec."""
-    if not SPEC.exists():
-        pytest.fail(f"the specification is expected at {SPEC}")
     blocks = [b.strip() for b in spec_blocks()]
     for copy in USAGE + [ALERT_RULES]:
         assert copy.strip() in blocks

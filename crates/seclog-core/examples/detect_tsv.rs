@@ -1,5 +1,5 @@
 //! Print the findings (class:rule) for the payload of every row of a corpus TSV such as
-//! `shared/corpora/dev/dev.tsv` (a development aid: diff two runs to see what a change moved).
+//! `testdata/corpora/dev/dev.tsv` (a development aid: diff two runs to see what a change moved).
 //!
 //! Usage: `detect_tsv <file.tsv>`; the payload is the last column, with `\\`, `\t`, `\r`, `\n`
 //! escapes.

@@ -1,4 +1,4 @@
-//! Detection quality on the labelled development corpus (`shared/corpora/dev/dev.tsv`).
+//! Detection quality on the labelled development corpus (`testdata/corpora/dev/dev.tsv`).
 //!
 //! libinjection rows are single inputs. CRS rows are evaluated the way the detector is deployed:
 //! each row is joined to its full request in `crs-regression/crs_930_932_941_942_tests.jsonl`
@@ -18,8 +18,8 @@
 //!   when a class falls below the issue's target on the dev set — TPR >= 99% on libinjection's
 //!   SQLi and XSS rows, >= 95% on the CRS paranoia-level-1 attack rows of each class — or below
 //!   its regression floor, or when the false-positive rate rises above its ceiling;
-//! - `benign_fpr_target` (`#[ignore]`: not met, see `docs/detection.md`) asserts the issue's
-//!   false-positive target, FPR <= 1% on the benign rows.
+//! - `benign_fpr_target` asserts the issue's false-positive target, FPR <= 1% on the benign
+//!   rows.
 //!
 //! Both fail with a clear message when the corpus is missing.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -49,7 +49,7 @@ const FLOOR_CRS_PATH: f64 = 95.9;
 const FLOOR_CRS_CMDI: f64 = 97.1;
 /// Ceiling for the counted false-positive rate, in percent (may only go DOWN; the target is
 /// [`TARGET_FPR`]).
-const CEILING_FPR: f64 = 3.0;
+const CEILING_FPR: f64 = 1.0;
 
 /// The issue's targets.
 const TARGET_LIB_TPR: f64 = 99.0;
@@ -61,7 +61,7 @@ fn corpus_path() -> PathBuf {
         let p = PathBuf::from(dir);
         return if p.is_dir() { p.join("dev").join("dev.tsv") } else { p };
     }
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpora/dev/dev.tsv"))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/corpora/dev/dev.tsv"))
 }
 
 struct Row {
@@ -72,6 +72,9 @@ struct Row {
     pl1: bool,
     /// CRS negative that the corpus notes as "negative for one rule only" (often still an attack).
     rule_only: bool,
+    /// CRS negative that the corpus relabelled as an attack of its group's class (the CRS
+    /// request file still says "benign": only the rule under test must not fire).
+    relabelled: bool,
     payload: String,
 }
 
@@ -94,6 +97,7 @@ fn load() -> Vec<Row> {
             cls: cols[3].to_string(),
             pl1: cols[5].split_whitespace().any(|w| w == "PL1"),
             rule_only: cols[5].split_whitespace().any(|w| w == "negative_for_rule_only"),
+            relabelled: cols[5].split_whitespace().any(|w| w == "relabelled_attack"),
             payload: unescape(cols[7]),
         });
     }
@@ -230,7 +234,8 @@ fn cases<'a>(
             let ua = uas.get(&(r.file.clone(), r.line.clone(), *stage)).map(String::as_str);
             *stage += 1;
             let expected_benign = req["expected"].as_str() == Some("benign");
-            assert_eq!(expected_benign, r.cls == "benign", "label mismatch {}:{}", r.file, r.line);
+            let benign_in_crs = r.cls == "benign" || r.relabelled;
+            assert_eq!(expected_benign, benign_in_crs, "label mismatch {}:{}", r.file, r.line);
             request::request_inputs(req, ua)
         } else {
             vec![r.payload.clone()]
@@ -511,10 +516,8 @@ fn issue_targets_per_class() {
     assert!(failures.is_empty(), "detection quality below target or floor: {failures:#?}");
 }
 
-/// The issue's false-positive target; not met on the dev set (`docs/detection.md` lists every
-/// remaining false positive), so ignored: `cargo test ... -- --ignored`.
+/// The issue's false-positive target (`docs/detection.md` lists every remaining false positive).
 #[test]
-#[ignore = "FPR <= 1% is not met on the dev set; see docs/detection.md"]
 fn benign_fpr_target() {
     let e = evaluate();
     let fpr = Check {

@@ -1,32 +1,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-//! The shared brute-force workload through `seclog import`, `stats` and `query`.
+//! The brute-force workload (`seclog-workload`) through `seclog import`, `stats` and `query`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 
-fn shared_dir() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
-    assert!(
-        p.join("bench/gen_events.py").exists(),
-        "the shared workload generator is expected at {} (shared/ beside the repository)",
-        p.display()
-    );
-    p
-}
-
-/// Generates the workload with `seed` into `dir`.
-pub fn generate(dir: &Path, events: u32, seed: u32) {
-    let status = Command::new("python3")
-        .arg(shared_dir().join("bench/gen_events.py"))
-        .args(["-n", &events.to_string(), "--seed", &seed.to_string(), "--out"])
-        .arg(dir)
-        .status()
-        .expect("python3 runs");
-    assert!(status.success());
+/// Generates the workload with `seed` into `dir` (the project's own generator,
+/// `crates/seclog-workload`).
+pub fn generate(dir: &Path, events: usize, seed: u64) {
+    let params = seclog_workload::Params { events, seed, ..Default::default() };
+    let workload = seclog_workload::generate(&params).expect("valid workload parameters");
+    seclog_workload::write_to(&workload, dir).expect("workload written");
 }
 
 fn seclog(db: &Path) -> Command {
@@ -145,8 +132,8 @@ fn query_rejects_bad_filters_clearly() {
 
 /// Imports a workload and returns the set of IPs with a ban decision (any state).
 fn banned_after_import(
-    events: u32,
-    seed: u32,
+    events: usize,
+    seed: u64,
 ) -> (std::collections::BTreeSet<String>, std::collections::BTreeSet<String>) {
     let dir = tempfile::tempdir().unwrap();
     generate(dir.path(), events, seed);

@@ -1,5 +1,5 @@
 //! Insert throughput of the SQLite store: batches of 1,000 `auth_failure` events shaped like
-//! the shared brute-force workload (`/work/shared/bench/gen_events.py`), into an on-disk
+//! the brute-force workload (`crates/seclog-workload`), into an on-disk
 //! database in a temporary directory, with the default indexes.
 //!
 //! Also: query latency (filter by IP / by type, limit 100) on a database of ~1M rows.

@@ -1,4 +1,4 @@
-//! The corpus TSV format (`shared/corpora/dev/dev.tsv`), shared by the detection evaluation
+//! The corpus TSV format (`testdata/corpora/dev/dev.tsv`), shared by the detection evaluation
 //! and the `detect_tsv` example.
 
 /// The TSV escapes backslash, tab, CR and LF as `\\`, `\t`, `\r`, `\n`.
