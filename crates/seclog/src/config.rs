@@ -81,6 +81,11 @@ pub struct Config {
     /// machine a core of its own is worth about a quarter more batch-ingest throughput
     /// (docs/benchmarks-server.md); other busy processes should keep off it too.
     pub writer_cpu: Option<usize>,
+    /// One engine for every process that opens `db_file` (default on): the first to open it
+    /// runs the writer and the rules, elected by a lock `<db_file>-engine.lock`; the others
+    /// send it their events over `<db_file>-engine.sock` and follow its decisions
+    /// (docs/deployment.md). Off: this process runs an engine of its own whatever others do.
+    pub shared_engine: bool,
     /// `log_event` returns only after the event is committed.
     pub durable: bool,
     /// How long a durable write waits for its commit, in milliseconds.
@@ -120,6 +125,7 @@ impl Default for Config {
             queue_full_policy: QueueFullPolicy::Wait,
             batch_size: 32_768,
             writer_cpu: None,
+            shared_engine: true,
             durable: false,
             durable_timeout_ms: 10_000,
             log_file_max_bytes: 100 * 1024 * 1024,
@@ -202,6 +208,9 @@ impl Config {
         if let Some(v) = get("SECLOG_WRITER_CPU") {
             self.writer_cpu =
                 if v.trim().is_empty() { None } else { Some(num("SECLOG_WRITER_CPU", &v)?) };
+        }
+        if let Some(v) = get("SECLOG_SHARED_ENGINE") {
+            self.shared_engine = flag("SECLOG_SHARED_ENGINE", &v)?;
         }
         if let Some(v) = get("SECLOG_DURABLE") {
             self.durable = flag("SECLOG_DURABLE", &v)?;

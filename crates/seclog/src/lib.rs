@@ -19,6 +19,7 @@
 mod classify;
 pub mod clock;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod filelog;
 pub mod helpers;
@@ -33,6 +34,7 @@ mod writer;
 pub use classify::{classify_violation, Classified};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, MonitoringConfig, QueueFullPolicy};
+pub use engine::{LinkStatus, Role};
 pub use error::{LogError, Result};
 pub use helpers::*;
 pub use logger::{create_security_logger, LogReceipt, SecurityLogger};

@@ -19,6 +19,11 @@ use uuid::Uuid;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, QueueFullPolicy};
+use crate::engine::feed::DecisionFeed;
+use crate::engine::host::EngineHost;
+use crate::engine::link::{Link, Sent};
+use crate::engine::lock::EngineLock;
+use crate::engine::{LinkStatus, Role};
 use crate::error::{LogError, Result};
 use crate::filelog::RotatingLog;
 use crate::keyfile::session_key;
@@ -47,6 +52,19 @@ pub(crate) struct Inner {
     stats: Arc<WriterStats>,
     /// Suspicious-IP rows of single events, waiting for the writer.
     pending_ips: crate::writer::PendingIps,
+    /// The process that created the logger (a different one is a child made by `fork`).
+    pid: u32,
+    role: Role,
+    /// Decision changes, for the watch streams of client processes.
+    pub(crate) feed: Arc<DecisionFeed>,
+    /// The engine's socket server (role `Engine`).
+    host: Mutex<Option<EngineHost>>,
+    /// The election lock (role `Engine`).
+    lock: Mutex<Option<EngineLock>>,
+    /// The link to another process's engine (role `Client`).
+    link: Option<Link>,
+    /// In a child made by `fork`: the logger the child uses instead of this one.
+    child: Mutex<Option<SecurityLogger>>,
 }
 
 impl std::fmt::Debug for SecurityLogger {
@@ -104,10 +122,141 @@ impl SecurityLogger {
                     })?;
                 }
             }
-            let opts = SqliteOptions { avoid_cpu: config.writer_cpu, ..SqliteOptions::default() };
-            Arc::new(SqliteStore::open_with(&config.db_file, opts)?)
+            if config.shared_engine {
+                let path = crate::engine::lock_path(&config.db_file);
+                let lock = EngineLock::try_acquire(&path).map_err(|e| {
+                    LogError::Io(format!("cannot use the engine lock {}: {e}", path.display()))
+                })?;
+                return match lock {
+                    Some(lock) => Self::new_engine(config, lock),
+                    None => Self::new_client(config),
+                };
+            }
+            Self::open_store(&config)?
         };
         Self::with_store(config, store, Arc::new(SystemClock))
+    }
+
+    fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
+        let opts = SqliteOptions { avoid_cpu: config.writer_cpu, ..SqliteOptions::default() };
+        Ok(Arc::new(SqliteStore::open_with(&config.db_file, opts)?))
+    }
+
+    /// The engine of `config.db_file`, holding its election lock: the usual logger, its rule
+    /// windows rebuilt from the stored events, answering other processes on its socket.
+    pub(crate) fn new_engine(config: Config, lock: EngineLock) -> Result<Self> {
+        let store = Self::open_store(&config)?;
+        let mut logger = Self::with_store(config, store, Arc::new(SystemClock))?;
+        logger.replay()?;
+        if let Some(inner) = Arc::get_mut(&mut logger.inner) {
+            inner.role = Role::Engine;
+        }
+        let socket = crate::engine::socket_path(&logger.inner.config.db_file);
+        let host =
+            EngineHost::start(Arc::downgrade(&logger.inner), logger.inner.feed.clone(), &socket)
+                .map_err(|e| {
+                    LogError::Io(format!(
+                "cannot open the engine socket {} ({e}); a Unix socket path must be shorter \
+                 than 108 bytes; shared_engine = false runs without one",
+                socket.display()
+            ))
+                })?;
+        *logger.inner.host.lock() = Some(host);
+        *logger.inner.lock.lock() = Some(lock);
+        Ok(logger)
+    }
+
+    /// A client of the engine another process runs on `config.db_file`: events go to it over
+    /// its socket, decisions come back into this process's block list, and queries read the
+    /// database directly.
+    fn new_client(config: Config) -> Result<Self> {
+        let store = Self::open_store(&config)?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let key = session_key(&config)?;
+        let redactor = Redactor::new(config.redaction.clone(), key);
+        let allow = IpSet::parse(config.monitoring.allowlist.iter().map(String::as_str))
+            .map_err(|e| LogError::Config(format!("monitoring.allowlist: {e}")))?;
+        let blocklist = Arc::new(BlockList::with_allowlist(allow));
+        // Until the engine's snapshot arrives, what is stored is in force.
+        let active = store.list_decisions(Some(clock.now()), 1_000_000)?;
+        if let Err(e) = blocklist.apply(&active) {
+            tracing::error!(error = %e, "a stored decision could not be restored");
+        }
+        let rules = config.effective_rules()?;
+        let link =
+            Link::start(config.clone(), blocklist.clone(), crate::engine::counted_types(&rules))?;
+        Ok(SecurityLogger {
+            inner: Arc::new(Inner {
+                monitor: None,
+                rules,
+                blocklist,
+                config,
+                store,
+                clock,
+                redactor,
+                tx: RwLock::new(None),
+                writer: Mutex::new(None),
+                retention: Mutex::new(None),
+                stats: Arc::new(WriterStats::default()),
+                pending_ips: crate::writer::PendingIps::default(),
+                pid: std::process::id(),
+                role: Role::Client,
+                feed: Arc::new(DecisionFeed::default()),
+                host: Mutex::new(None),
+                lock: Mutex::new(None),
+                link: Some(link),
+                child: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// Runs the stored events of the last longest rule window through the rules without
+    /// acting, so that the windows are those of the engine that stored them.
+    fn replay(&mut self) -> Result<()> {
+        let Some(monitor) = self.inner.monitor.as_ref() else { return Ok(()) };
+        let window = self.inner.rules.iter().filter(|r| r.enabled).map(|r| r.window_secs).max();
+        let Some(window) = window else { return Ok(()) };
+        let events = crate::engine::replay::events_to_replay(self.inner.store.as_ref(), window)?;
+        let mut m = monitor.lock();
+        for e in &events {
+            m.warm(e);
+        }
+        Ok(())
+    }
+
+    /// This process's role for its database.
+    pub fn role(&self) -> Role {
+        self.here().as_ref().map_or(self.inner.role, |c| c.inner.role)
+    }
+
+    /// How a client's link to the engine stands (all zero where this process is the engine).
+    pub fn link_status(&self) -> LinkStatus {
+        let this = self.here();
+        let this = this.as_ref().unwrap_or(self);
+        this.inner.link.as_ref().map(Link::status).unwrap_or_default()
+    }
+
+    /// In a child made by `fork`, the logger the child uses instead (created on first use: a
+    /// client of the engine, which the parent still runs); `None` in the creating process.
+    fn here(&self) -> Option<SecurityLogger> {
+        if std::process::id() == self.inner.pid {
+            return None;
+        }
+        let mut child = self.inner.child.lock();
+        if let Some(c) = child.as_ref() {
+            return Some(c.clone());
+        }
+        self.inner.forget_in_child();
+        match SecurityLogger::new(self.inner.config.clone()) {
+            Ok(c) => {
+                *child = Some(c.clone());
+                Some(c)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the logger could not be re-created after fork");
+                None
+            }
+        }
     }
 
     /// A logger over any store and clock (tests, other backends).
@@ -209,6 +358,13 @@ impl SecurityLogger {
                 retention: Mutex::new(Some(retention)),
                 stats,
                 pending_ips,
+                pid: std::process::id(),
+                role: Role::Standalone,
+                feed: Arc::new(DecisionFeed::default()),
+                host: Mutex::new(None),
+                lock: Mutex::new(None),
+                link: None,
+                child: Mutex::new(None),
             }),
         })
     }
@@ -294,6 +450,12 @@ impl SecurityLogger {
     }
 
     fn submit_with(&self, input: EventInput, how: Handoff) -> Result<LogReceipt> {
+        if let Some(child) = self.here() {
+            return child.submit_with(input, how);
+        }
+        if let Some(link) = &self.inner.link {
+            return self.submit_to_engine(link, input, how);
+        }
         let (event, outcome) = self.admit(input)?;
         let mut receipt = LogReceipt { event_id: event.event_id.clone(), blocked: false };
         self.enqueue(event, how)?;
@@ -302,6 +464,54 @@ impl SecurityLogger {
             self.side_effects(out, !matches!(how, Handoff::Try));
         }
         Ok(receipt)
+    }
+
+    /// A client's `log_event`: validated here (errors are the caller's at once), given its id
+    /// and time, then sent to the engine: judged before returning when a rule counts its type
+    /// (or when durable), in the background otherwise.
+    fn submit_to_engine(
+        &self,
+        link: &Link,
+        mut input: EventInput,
+        how: Handoff,
+    ) -> Result<LogReceipt> {
+        let now = self.inner.clock.now();
+        if input.event_id.is_none() {
+            input.event_id = Some(Uuid::now_v7().to_string());
+        }
+        if input.timestamp.is_none() {
+            input.timestamp = now.format(&time::format_description::well_known::Rfc3339).ok();
+        }
+        let event = validate(input.clone(), now, &mut || String::new(), &self.inner.config.limits)?;
+        let blocked =
+            event.ip_address.is_some_and(|ip| self.inner.blocklist.check_ip(ip, now).is_some())
+                || event
+                    .user_id
+                    .as_deref()
+                    .is_some_and(|u| self.inner.blocklist.check_user(u, now).is_some());
+        let receipt = LogReceipt { event_id: event.event_id, blocked };
+        let judged = matches!(how, Handoff::Durable) || link.counts(&input.event_type);
+        if !judged {
+            let wait = !matches!(how, Handoff::Try)
+                && self.inner.config.queue_full_policy == QueueFullPolicy::Wait;
+            link.submit_async(vec![input], wait)?;
+            return Ok(receipt);
+        }
+        match link.submit_judged(vec![input])? {
+            Sent::Judged(answer) => {
+                if let Some(r) = answer.rejected.first() {
+                    return Err(match &r.error.field {
+                        Some(f) if r.error.code == "invalid" => {
+                            ValidationError::new(f.clone(), r.error.message.clone()).into()
+                        }
+                        _ => refused_error(),
+                    });
+                }
+                Ok(receipt)
+            }
+            // Kept for the engine's return, counted in the link's status.
+            Sent::Buffered => Ok(receipt),
+        }
     }
 
     /// Validates, redacts and scores the event and runs the rules on it (the block decisions
@@ -319,6 +529,9 @@ impl SecurityLogger {
 
     /// Queues the alerts, decisions and suspicious-IP rows of one observed event.
     fn side_effects(&self, out: Outcome, wait: bool) {
+        for d in &out.decisions {
+            self.inner.feed.publish_new(d);
+        }
         for d in out.decisions {
             self.send_side(Msg::NewDecision(Box::new(d)), wait);
         }
@@ -354,6 +567,12 @@ impl SecurityLogger {
         &self,
         inputs: impl IntoIterator<Item = EventInput>,
     ) -> Result<Vec<Result<String>>> {
+        if let Some(child) = self.here() {
+            return child.log_events_durable(inputs);
+        }
+        if let Some(link) = &self.inner.link {
+            return self.durable_batch_to_engine(link, inputs.into_iter().collect());
+        }
         let inputs = inputs.into_iter();
         let mut results: Vec<Result<String>> = Vec::with_capacity(inputs.size_hint().0);
         let mut events = Vec::with_capacity(inputs.size_hint().0);
@@ -415,14 +634,68 @@ impl SecurityLogger {
         Ok(results)
     }
 
+    /// A client's durable batch: each input validated here, the valid ones judged and stored
+    /// by the engine before this returns.
+    fn durable_batch_to_engine(
+        &self,
+        link: &Link,
+        inputs: Vec<EventInput>,
+    ) -> Result<Vec<Result<String>>> {
+        let now = self.inner.clock.now();
+        let mut results: Vec<Result<String>> = Vec::with_capacity(inputs.len());
+        let mut send = Vec::with_capacity(inputs.len());
+        let mut slots = Vec::with_capacity(inputs.len());
+        for mut input in inputs {
+            if input.event_id.is_none() {
+                input.event_id = Some(Uuid::now_v7().to_string());
+            }
+            if input.timestamp.is_none() {
+                input.timestamp = now.format(&time::format_description::well_known::Rfc3339).ok();
+            }
+            match validate(input.clone(), now, &mut || String::new(), &self.inner.config.limits) {
+                Ok(e) => {
+                    slots.push(results.len());
+                    results.push(Ok(e.event_id));
+                    send.push(input);
+                }
+                Err(e) => results.push(Err(e.into())),
+            }
+        }
+        if send.is_empty() {
+            return Ok(results);
+        }
+        match link.submit_judged(send)? {
+            Sent::Judged(answer) => {
+                for r in answer.rejected {
+                    if let Some(&slot) = slots.get(r.index) {
+                        results[slot] = Err(match r.error.field {
+                            Some(f) if r.error.code == "invalid" => ValidationError::new(f, r.error.message).into(),
+                            _ => refused_error(),
+                        });
+                    }
+                }
+                Ok(results)
+            }
+            Sent::Buffered => Err(LogError::Io(
+                "the engine is unreachable: the events are buffered and will be sent when it is back".into(),
+            )),
+        }
+    }
+
     /// The decision in force against `ip` now, if any (a lock-free read; allowlisted addresses
     /// are never blocked).
     pub fn check_ip(&self, ip: std::net::IpAddr) -> Option<BlockInfo> {
+        if let Some(child) = self.here() {
+            return child.check_ip(ip);
+        }
         self.inner.blocklist.check_ip(ip, self.inner.clock.now())
     }
 
     /// The decision in force against the account `user_id` now (an account lock), if any.
     pub fn check_user(&self, user_id: &str) -> Option<BlockInfo> {
+        if let Some(child) = self.here() {
+            return child.check_user(user_id);
+        }
         self.inner.blocklist.check_user(user_id, self.inner.clock.now())
     }
 
@@ -502,6 +775,12 @@ impl SecurityLogger {
 
     /// Waits until everything sent before this call is committed.
     pub fn flush(&self) -> Result<()> {
+        if let Some(child) = self.here() {
+            return child.flush();
+        }
+        if let Some(link) = &self.inner.link {
+            return link.flush();
+        }
         let (done_tx, done_rx) = bounded(1);
         {
             let guard = self.inner.tx.read();
@@ -585,6 +864,19 @@ impl SecurityLogger {
 
 impl Inner {
     fn close(&self) {
+        if std::process::id() != self.pid {
+            // A child made by `fork`: the threads are the parent's.
+            self.forget_in_child();
+            if let Some(c) = self.child.lock().take() {
+                c.close();
+            }
+            return;
+        }
+        if let Some(link) = &self.link {
+            link.close();
+        }
+        // No more requests from other processes, then the queue drains as usual.
+        drop(self.host.lock().take());
         // Taking the write lock waits for senders in flight, then no new sender can start.
         drop(self.tx.write().take());
         if let Some(h) = self.writer.lock().take() {
@@ -593,6 +885,30 @@ impl Inner {
         if let Some((stop, h)) = self.retention.lock().take() {
             drop(stop);
             let _ = h.join();
+        }
+        drop(self.lock.lock().take());
+    }
+
+    /// In a child made by `fork`: lets go of the parent's threads, socket and lock without
+    /// stopping, joining or unlocking them (they are the parent's). Idempotent.
+    fn forget_in_child(&self) {
+        if let Some(h) = self.writer.lock().take() {
+            std::mem::forget(h);
+        }
+        if let Some(r) = self.retention.lock().take() {
+            std::mem::forget(r);
+        }
+        if let Some(tx) = self.tx.write().take() {
+            std::mem::forget(tx);
+        }
+        if let Some(host) = self.host.lock().take() {
+            host.forget_in_child();
+        }
+        if let Some(lock) = self.lock.lock().take() {
+            lock.forget_in_child();
+        }
+        if let Some(link) = &self.link {
+            link.forget_in_child();
         }
     }
 }

@@ -76,6 +76,19 @@ impl Monitor {
         &self.engine
     }
 
+    /// Runs a stored event through the rules and the IP risk without acting on what fires
+    /// (an engine's start-up replay: those decisions and alerts are already stored).
+    pub(crate) fn warm(&mut self, event: &SecurityEvent) {
+        if let Some(ip) = event.ip_address {
+            let score = event.risk_score.unwrap_or(0.0);
+            self.risk.observe(ip, score, event.timestamp);
+        }
+        let _ = self.engine.observe(event);
+        if event.timestamp > self.latest {
+            self.latest = event.timestamp;
+        }
+    }
+
     /// Scores the event (x1.5 when its IP is already suspicious), runs the rules, and applies
     /// their actions to the block list at once. Returns what must be stored.
     pub(crate) fn observe(&mut self, event: &mut SecurityEvent) -> Outcome {

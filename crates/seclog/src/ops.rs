@@ -106,6 +106,7 @@ impl SecurityLogger {
             .blocklist
             .insert(decision.clone())
             .map_err(|e| ValidationError::new("value", e.message))?;
+        self.inner.feed.publish_new(&decision);
         Ok(decision)
     }
 
@@ -114,6 +115,7 @@ impl SecurityLogger {
         self.flush()?;
         let lifted = self.inner.store.delete_decision(id, self.now())?;
         self.inner.blocklist.remove(id);
+        self.inner.feed.publish_deleted(id);
         Ok(lifted)
     }
 

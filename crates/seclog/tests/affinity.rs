@@ -46,6 +46,11 @@ fn the_writer_runs_on_its_cpu_and_the_checkpoint_and_retention_threads_keep_off_
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
             let allowed = loop {
                 let sets = cpus_of(name);
+                // A new thread takes its name as it starts: until then it is not found.
+                if sets.is_empty() && std::time::Instant::now() < deadline {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    continue;
+                }
                 assert_eq!(sets.len(), 1, "{name}: {sets:?}");
                 let allowed = parse_list(&sets[0]);
                 if !allowed.contains(&cpu) || std::time::Instant::now() > deadline {

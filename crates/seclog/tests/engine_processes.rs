@@ -1,0 +1,183 @@
+//! One engine for every process: real processes on one database. The test binary runs itself
+//! as the other process (`child_process`, driven by commands on its standard input).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::IpAddr;
+use std::path::Path;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use seclog::{Config, EventFilter, EventInput, Role, SecurityLogger};
+
+const CHILD_ENV: &str = "SECLOG_TEST_ENGINE_CHILD_DB";
+
+fn config(db: &Path) -> Config {
+    Config { db_file: db.to_path_buf(), ..Config::default() }
+}
+
+fn failure(ip: &str) -> EventInput {
+    EventInput {
+        ip_address: Some(ip.to_string()),
+        user_id: Some("alice".into()),
+        ..EventInput::of_type("auth_failure")
+    }
+}
+
+/// The other process: opens the database and carries out one command per line of its
+/// standard input, answering each on a line starting with `@@`.
+#[test]
+fn child_process() {
+    let Ok(db) = std::env::var(CHILD_ENV) else { return };
+    let logger = SecurityLogger::new(config(Path::new(&db))).unwrap();
+    let out = std::io::stdout();
+    let answer = |s: String| {
+        let mut o = out.lock();
+        writeln!(o, "@@{s}").unwrap();
+        o.flush().unwrap();
+    };
+    for line in std::io::stdin().lock().lines() {
+        let line = line.unwrap();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["role"] => answer(format!("{:?}", logger.role())),
+            ["fail", ip] => {
+                logger.log_event(failure(ip)).unwrap();
+                let ip: IpAddr = ip.parse().unwrap();
+                answer(format!("{}", logger.check_ip(ip).is_some()));
+            }
+            ["wait", ip, ms] => {
+                let ip: IpAddr = ip.parse().unwrap();
+                let start = Instant::now();
+                let deadline = start + Duration::from_millis(ms.parse().unwrap());
+                while logger.check_ip(ip).is_none() && Instant::now() < deadline {
+                    std::hint::spin_loop();
+                }
+                answer(format!(
+                    "{} {}",
+                    logger.check_ip(ip).is_some(),
+                    start.elapsed().as_micros()
+                ));
+            }
+            ["flush"] => {
+                logger.flush().unwrap();
+                answer("ok".into());
+            }
+            ["quit"] => break,
+            other => panic!("unknown command {other:?}"),
+        }
+    }
+    logger.close();
+}
+
+/// The other process, started on `db`.
+struct Peer {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Peer {
+    fn start(db: &Path) -> Peer {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "child_process", "--nocapture", "--test-threads", "1"])
+            .env(CHILD_ENV, db)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        Peer { child, stdin, stdout }
+    }
+
+    fn ask(&mut self, command: &str) -> String {
+        writeln!(self.stdin, "{command}").unwrap();
+        self.stdin.flush().unwrap();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(self.stdout.read_line(&mut line).unwrap() > 0, "the peer ended on {command}");
+            // libtest's "test child_process ... " may precede the first answer on its line.
+            if let Some(at) = line.find("@@") {
+                return line[at + 2..].trim_end().to_string();
+            }
+        }
+    }
+
+    fn quit(mut self) {
+        let _ = writeln!(self.stdin, "quit");
+        drop(self.stdin);
+        assert!(self.child.wait().unwrap().success());
+    }
+}
+
+fn stored_from(logger: &SecurityLogger, ip: &str) -> usize {
+    let filter = EventFilter { ip_address: Some(ip.parse().unwrap()), ..EventFilter::default() };
+    logger.get_events(&filter, 1000).unwrap().len()
+}
+
+#[test]
+fn a_second_process_is_a_client_and_the_threshold_counts_across_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shared.db");
+    let engine = SecurityLogger::new(config(&db)).unwrap();
+    assert_eq!(engine.role(), Role::Engine);
+    let mut peer = Peer::start(&db);
+    assert_eq!(peer.ask("role"), "Client");
+    let ip = "198.51.100.7";
+    for _ in 0..3 {
+        engine.log_event(failure(ip)).unwrap();
+    }
+    assert_eq!(peer.ask(&format!("fail {ip}")), "false", "4th failure: not yet blocked");
+    assert_eq!(peer.ask(&format!("fail {ip}")), "true", "5th failure: blocked in the client");
+    assert!(engine.check_ip(ip.parse().unwrap()).is_some(), "blocked in the engine");
+    assert_eq!(stored_from(&engine, ip), 5);
+    peer.quit();
+    engine.close();
+}
+
+#[test]
+fn a_decision_made_in_the_engine_reaches_the_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("watch.db");
+    let engine = SecurityLogger::new(config(&db)).unwrap();
+    let mut peer = Peer::start(&db);
+    assert_eq!(peer.ask("role"), "Client");
+    peer.ask("flush");
+    let ip = "198.51.100.9";
+    engine.add_decision(seclog::core::monitor::Scope::Ip, ip, None, "by hand", "alice").unwrap();
+    let answer = peer.ask(&format!("wait {ip} 2000"));
+    assert!(answer.starts_with("true "), "{answer}");
+    peer.quit();
+    engine.close();
+}
+
+#[test]
+fn a_client_takes_the_engine_over_when_the_engine_dies_and_keeps_its_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("failover.db");
+    let mut peer = Peer::start(&db);
+    assert_eq!(peer.ask("role"), "Engine");
+    let ip = "198.51.100.11";
+    for _ in 0..3 {
+        assert_eq!(peer.ask(&format!("fail {ip}")), "false");
+    }
+    assert_eq!(peer.ask("flush"), "ok");
+    let client = SecurityLogger::new(config(&db)).unwrap();
+    assert_eq!(client.role(), Role::Client);
+    peer.child.kill().unwrap();
+    peer.child.wait().unwrap();
+    // Two more failures: the engine's three are in the store, replayed by the new engine.
+    client.log_event(failure(ip)).unwrap();
+    client.log_event(failure(ip)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client.check_ip(ip.parse().unwrap()).is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(client.check_ip(ip.parse().unwrap()).is_some(), "{:?}", client.link_status());
+    assert_eq!(client.link_status().promotions, 1);
+    client.flush().unwrap();
+    assert_eq!(stored_from(&client, ip), 5, "{:?}", client.link_status());
+    client.close();
+}
