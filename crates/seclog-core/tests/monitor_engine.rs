@@ -76,6 +76,64 @@ fn window_is_inclusive_and_other_keys_do_not_count() {
 }
 
 #[test]
+fn ipv6_addresses_of_one_64_count_as_one_key_named_by_the_network() {
+    let mut eng = RuleEngine::new(default_rules()).unwrap();
+    let mut fired = Vec::new();
+    for i in 1..=5 {
+        let ip = format!("2001:db8:1:2::{i}");
+        fired.extend(eng.observe(&ev(
+            &format!("e{i}"),
+            EventType::AuthFailure,
+            i,
+            Some(&ip),
+            None,
+        )));
+    }
+    assert_eq!(names(&fired), vec!["high_failure_rate"], "five addresses, one /64");
+    assert_eq!(fired[0].key, "2001:db8:1:2::/64");
+    assert_eq!(fired[0].event_ids, vec!["e1", "e2", "e3", "e4", "e5"]);
+    let f = eng.observe(&ev("x", EventType::AuthFailure, 6, Some("2001:db8:1:3::1"), None));
+    assert!(f.is_empty(), "another /64 is another key: {f:?}");
+}
+
+#[test]
+fn ipv6_prefix_128_counts_each_address() {
+    let mut eng = RuleEngine::with_ipv6_prefix(default_rules(), 128).unwrap();
+    for i in 1..=5 {
+        let ip = format!("2001:db8:1:2::{i}");
+        let f = eng.observe(&ev(&format!("e{i}"), EventType::AuthFailure, i, Some(&ip), None));
+        assert!(f.is_empty(), "event {i}: {f:?}");
+    }
+    let mut fired = Vec::new();
+    for i in 6..=9 {
+        let e = ev(&format!("e{i}"), EventType::AuthFailure, i, Some("2001:db8:1:2::1"), None);
+        fired.extend(eng.observe(&e));
+    }
+    assert_eq!(names(&fired), vec!["high_failure_rate"]);
+    assert_eq!(fired[0].key, "2001:db8:1:2::1");
+}
+
+#[test]
+fn ip_and_user_keys_and_distinct_ips_use_the_network() {
+    let pair = Rule {
+        group_by: GroupBy::IpAndUser,
+        ..Rule::threshold("pair", 2, 60, vec![EventType::AuthFailure], Action::Alert)
+    };
+    let spread = Rule {
+        kind: RuleKind::DistinctCount { field: DistinctField::Ip },
+        group_by: GroupBy::UserId,
+        ..Rule::threshold("spread", 2, 60, vec![EventType::AuthFailure], Action::Alert)
+    };
+    let mut eng = RuleEngine::new(vec![pair, spread]).unwrap();
+    eng.observe(&ev("a", EventType::AuthFailure, 0, Some("2001:db8:1:2::1"), Some("ann")));
+    let f = eng.observe(&ev("b", EventType::AuthFailure, 1, Some("2001:db8:1:2::2"), Some("ann")));
+    assert_eq!(names(&f), vec!["pair"], "two addresses of one /64 are one distinct source");
+    assert_eq!(f[0].key, "2001:db8:1:2::/64|ann");
+    let f = eng.observe(&ev("c", EventType::AuthFailure, 2, Some("2001:db8:9::1"), Some("ann")));
+    assert_eq!(names(&f), vec!["spread"], "a second /64 is a second source");
+}
+
+#[test]
 fn critical_violations_fire_on_first_attack_event() {
     let mut eng = RuleEngine::new(default_rules()).unwrap();
     let f = eng.observe(&ev("x", EventType::XssAttempt, 0, Some("198.51.100.4"), None));
@@ -341,8 +399,98 @@ fn sequence_oracle(stream: &[Ev], n: usize, w: i64) -> Fired {
     out
 }
 
+/// An event of the mixed-family stream: IPv6 addresses from a few /64s, and IPv4 addresses.
+#[derive(Debug, Clone)]
+struct IpEv {
+    t: i64,
+    ip: IpAddr,
+    counted: bool,
+}
+
+fn arb_ip() -> impl Strategy<Value = IpAddr> {
+    // Three /64s, two of them in one /48, with few and many hosts; and three IPv4 addresses.
+    let nets = ["2001:db8:a:0", "2001:db8:a:1", "2001:db8:b:7"];
+    prop_oneof![
+        (0usize..3, 0u64..4).prop_map(move |(n, h)| format!("{}::{h}", nets[n])),
+        (0usize..3, any::<u64>()).prop_map(move |(n, h)| {
+            let h = h.to_be_bytes();
+            let g = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
+            format!("{}:{:x}:{:x}:{:x}:{:x}", nets[n], g(0), g(2), g(4), g(6))
+        }),
+        (0u8..3).prop_map(|k| format!("10.0.0.{k}")),
+    ]
+    .prop_map(|s| s.parse().unwrap())
+}
+
+fn arb_ip_stream() -> impl Strategy<Value = Vec<IpEv>> {
+    prop::collection::vec((0i64..120, arb_ip(), prop::bool::weighted(0.8)), 0..80).prop_map(|v| {
+        let mut t = 0;
+        v.into_iter()
+            .map(|(dt, ip, counted)| {
+                t += if dt > 100 { dt * 5 } else { dt / 4 };
+                IpEv { t, ip, counted }
+            })
+            .collect()
+    })
+}
+
+/// The naive key: IPv4 as the address; IPv6 as its `/prefix` network in CIDR form, or the
+/// address at 128.
+fn prefix_key(ip: IpAddr, prefix: u8) -> String {
+    match ip {
+        IpAddr::V4(a) => a.to_string(),
+        IpAddr::V6(a) if prefix >= 128 => a.to_string(),
+        IpAddr::V6(a) => ipnet::Ipv6Net::new(a, prefix).unwrap().trunc().to_string(),
+    }
+}
+
+/// [`threshold_oracle`] over the keys `prefix_key` gives.
+fn prefix_threshold_oracle(stream: &[IpEv], prefix: u8, n: usize, w: i64) -> Fired {
+    let keys: Vec<String> = stream.iter().map(|e| prefix_key(e.ip, prefix)).collect();
+    let mut last: HashMap<&str, i64> = HashMap::new();
+    let mut out = Vec::new();
+    for (i, e) in stream.iter().enumerate() {
+        if !e.counted {
+            continue;
+        }
+        let key = keys[i].as_str();
+        let in_window: Vec<usize> = (0..=i)
+            .filter(|&j| stream[j].counted && keys[j] == key && stream[j].t >= e.t - w)
+            .collect();
+        let suppressed = last.get(key).is_some_and(|&f| e.t <= f + w);
+        if in_window.len() >= n && !suppressed {
+            last.insert(key, e.t);
+            let ids = in_window[in_window.len() - n..].iter().map(|&j| id(j)).collect();
+            out.push((i, key.to_string(), ids));
+        }
+    }
+    out
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// IPv6 addresses count as their network of the engine's prefix, IPv4 per address.
+    #[test]
+    fn threshold_by_ipv6_prefix_matches_oracle(
+        stream in arb_ip_stream(),
+        prefix in prop::sample::select(vec![0u8, 48, 56, 64, 100, 128]),
+        n in 1u32..8,
+        w in 1u64..600,
+    ) {
+        let rule = Rule::threshold("r", n, w, vec![EventType::AuthFailure], Action::Alert);
+        let mut eng = RuleEngine::with_ipv6_prefix(vec![rule], prefix).unwrap();
+        let mut got = Vec::new();
+        for (i, e) in stream.iter().enumerate() {
+            let ty = if e.counted { EventType::AuthFailure } else { EventType::AuthSuccess };
+            let mut x = SecurityEvent::new(id(i), ty, at(e.t));
+            x.ip_address = Some(e.ip);
+            for f in eng.observe(&x) {
+                got.push((i, f.key, f.event_ids));
+            }
+        }
+        prop_assert_eq!(got, prefix_threshold_oracle(&stream, prefix, n as usize, w as i64));
+    }
 
     #[test]
     fn threshold_matches_oracle(stream in arb_stream(), n in 1u32..8, w in 1u64..600) {

@@ -32,7 +32,8 @@ pub enum QueueFullPolicy {
 pub struct MonitoringConfig {
     /// Networks (CIDR) or addresses that are never blocked.
     pub allowlist: Vec<String>,
-    /// IPv6 addresses are blocked as their network of this prefix length (default 64).
+    /// IPv6 addresses are counted by the IP rules, scored and blocked as their network of this
+    /// prefix length (default 64; 1 to 128, where 128 treats each address apart).
     pub ipv6_prefix: u8,
     /// Ban durations, escalating for repeat offenders.
     pub escalation: EscalationPolicy,
@@ -256,6 +257,12 @@ impl Config {
         if self.retention_days == 0 {
             return Err(LogError::Config("retention_days must be at least 1".into()));
         }
+        if !(1..=128).contains(&self.monitoring.ipv6_prefix) {
+            return Err(LogError::Config(format!(
+                "monitoring.ipv6_prefix must be between 1 and 128, got {}",
+                self.monitoring.ipv6_prefix
+            )));
+        }
         for net in &self.monitoring.allowlist {
             seclog_core::monitor::cidr::parse_net(net)
                 .map_err(|e| LogError::Config(format!("monitoring.allowlist: {e}")))?;
@@ -350,6 +357,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("10.0.0.0/33"), "{err}");
+    }
+
+    #[test]
+    fn ipv6_prefix_out_of_range_is_named() {
+        for bad in [0, 129] {
+            let err = Config::from_toml_str(&format!("[monitoring]\nipv6_prefix = {bad}"))
+                .unwrap()
+                .validate()
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("monitoring.ipv6_prefix") && err.contains(&bad.to_string()),
+                "{err}"
+            );
+        }
+        let ok = Config::from_toml_str("[monitoring]\nipv6_prefix = 128").unwrap();
+        assert_eq!(ok.monitoring.ipv6_prefix, 128);
+        ok.validate().unwrap();
     }
 
     #[test]

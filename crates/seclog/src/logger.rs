@@ -325,7 +325,7 @@ impl SecurityLogger {
             tracing::error!(error = %e, "a stored decision could not be restored");
         }
         let monitor = if config.enable_real_time_monitoring {
-            let engine = RuleEngine::new(rules.clone())
+            let engine = RuleEngine::with_ipv6_prefix(rules.clone(), config.monitoring.ipv6_prefix)
                 .map_err(|e| LogError::Config(format!("rules: {e}")))?;
             // Offence counts for escalation come from the whole decision history, read once
             // here so that a firing rule never waits on the database.

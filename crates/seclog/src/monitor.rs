@@ -61,7 +61,7 @@ impl Monitor {
     ) -> Self {
         Monitor {
             engine,
-            risk: IpRiskTracker::new(cfg.ip_risk),
+            risk: IpRiskTracker::with_ipv6_prefix(cfg.ip_risk, cfg.ipv6_prefix),
             blocklist,
             escalation: cfg.escalation,
             v6_prefix: cfg.ipv6_prefix,
@@ -158,6 +158,10 @@ impl Monitor {
             }),
             Action::LockAccount => event.user_id.clone().map(|u| (Scope::User, u, None)),
         };
+        let block_target = match (f.action, &target) {
+            (Action::BlockIp | Action::ImmediateBlock, Some((_, value, _))) => Some(value.clone()),
+            _ => None,
+        };
         if let Some((scope, value, ip)) = target {
             let allowlisted = ip.is_some_and(|ip| self.blocklist.is_allowlisted(ip));
             if f.dry_run {
@@ -179,7 +183,7 @@ impl Monitor {
             }
         }
         if self.alerting || f.dry_run {
-            out.alerts.push(alert_for(f, event, &notes));
+            out.alerts.push(alert_for(f, event, &notes, block_target.as_deref()));
         }
         blocked
     }
@@ -224,7 +228,13 @@ fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-fn alert_for(f: &Firing, event: &SecurityEvent, notes: &[String]) -> SecurityAlert {
+/// The alert of a firing; `block_target` is the address or network a block rule bans.
+fn alert_for(
+    f: &Firing,
+    event: &SecurityEvent,
+    notes: &[String],
+    block_target: Option<&str>,
+) -> SecurityAlert {
     let dry = if f.dry_run { "[dry-run] " } else { "" };
     let title = format!("{dry}{}: {}", f.rule, f.key);
     let mut description = format!(
@@ -257,7 +267,7 @@ fn alert_for(f: &Firing, event: &SecurityEvent, notes: &[String]) -> SecurityAle
         timestamp: f.at,
         event_ids: f.event_ids.clone(),
         threat_indicators: indicators,
-        recommended_actions: recommended(f.action, event.ip_address),
+        recommended_actions: recommended(f.action, event.ip_address, block_target),
         status: AlertStatus::Active,
         acknowledged_by: None,
         acknowledged_at: None,
@@ -276,8 +286,12 @@ fn alert_for(f: &Firing, event: &SecurityEvent, notes: &[String]) -> SecurityAle
     }
 }
 
-fn recommended(action: Action, ip: Option<IpAddr>) -> Vec<String> {
-    let who = ip.map_or_else(|| "the source".to_string(), |ip| ip.to_string());
+fn recommended(action: Action, ip: Option<IpAddr>, block_target: Option<&str>) -> Vec<String> {
+    let who = match (block_target, ip) {
+        (Some(t), _) => t.to_string(),
+        (None, Some(ip)) => ip.to_string(),
+        (None, None) => "the source".to_string(),
+    };
     let mut v = match action {
         Action::BlockIp | Action::ImmediateBlock => vec![
             format!("Confirm the block of {who} is warranted; lift it if the source is legitimate"),

@@ -156,6 +156,38 @@ fn ipv6_offenders_are_blocked_as_their_64() {
 }
 
 #[test]
+fn rotating_ipv6_addresses_within_a_64_are_counted_and_blocked_as_the_64() {
+    let e = env();
+    for i in 1..=5 {
+        e.logger.log_event(failure(&format!("2001:db8:1:2::{i}"), "dave", i)).unwrap();
+    }
+    let d = e.logger.check_ip(ip("2001:db8:1:2::77")).expect("the /64 is blocked").decision;
+    assert_eq!((d.scope, d.value.as_str()), (Scope::Range, "2001:db8:1:2::/64"));
+    assert_eq!(d.origin, "high_failure_rate");
+    let alerts = e.logger.alerts(None, 10).unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].key.as_deref(), Some("2001:db8:1:2::/64"));
+    assert_eq!(alerts[0].event_ids.len(), 5);
+    assert!(e.logger.check_ip(ip("2001:db8:1:3::1")).is_none(), "another /64 is not");
+}
+
+#[test]
+fn ipv6_prefix_128_counts_and_blocks_each_address_apart() {
+    let e = env_with(|c| c.monitoring.ipv6_prefix = 128);
+    for i in 1..=5 {
+        e.logger.log_event(failure(&format!("2001:db8:1:2::{i}"), "dave", i)).unwrap();
+    }
+    assert!(e.logger.check_ip(ip("2001:db8:1:2::77")).is_none());
+    assert!(e.logger.decisions(true, 10).unwrap().is_empty(), "one failure per address");
+    for i in 6..=9 {
+        e.logger.log_event(failure("2001:db8:1:2::1", "dave", i)).unwrap();
+    }
+    let d = e.logger.check_ip(ip("2001:db8:1:2::1")).expect("the address is blocked").decision;
+    assert_eq!((d.scope, d.value.as_str()), (Scope::Ip, "2001:db8:1:2::1"));
+    assert!(e.logger.check_ip(ip("2001:db8:1:2::2")).is_none(), "its neighbours are not");
+}
+
+#[test]
 fn repeat_offenders_get_longer_bans_and_bans_expire() {
     let e = env();
     for i in 0..5 {
@@ -357,6 +389,25 @@ fn suspicious_ip_raises_risk_by_half() {
     let last = e.logger.get_events(&EventFilter::default(), 1).unwrap().remove(0);
     assert_eq!(last.event_type, EventType::AuthFailure);
     assert_eq!(last.risk_score, Some(9.0), "medium 4 x auth_failure 1.5 x suspicious 1.5");
+    assert!(last.indicators.contains(&"suspicious_ip".to_string()));
+}
+
+#[test]
+fn ipv6_risk_accumulates_across_a_64() {
+    let e = env();
+    // Each address of the /64 sends one critical event; together they make it suspicious.
+    for i in 1..=3 {
+        let ev = EventInput {
+            ip_address: Some(format!("2001:db8:5:6::{i}")),
+            timestamp: Some(ts(i * 100)),
+            ..EventInput::of_type("data_breach_attempt")
+        };
+        e.logger.log_event(ev).unwrap();
+    }
+    e.logger.log_event(failure("2001:db8:5:6::99", "kim", 400)).unwrap();
+    e.logger.flush().unwrap();
+    let last = e.logger.get_events(&EventFilter::default(), 1).unwrap().remove(0);
+    assert_eq!(last.risk_score, Some(9.0), "a new address of a suspicious /64 is suspicious");
     assert!(last.indicators.contains(&"suspicious_ip".to_string()));
 }
 

@@ -3,6 +3,9 @@
 //! Every address is a `u128`: IPv6 as is, IPv4 as its IPv4-mapped IPv6 form (`::ffff:a.b.c.d`).
 //! Consequently an IPv6 network that covers `::ffff:0:0/96` (such as `::/0`) also covers IPv4,
 //! and an IPv4-mapped IPv6 address is looked up as the IPv4 address it maps.
+//!
+//! Also [`V6Prefix`]: how IPv6 addresses are grouped into one offender (their network of a
+//! configured prefix length), shared by the rules, the IP risk tracker and the bans.
 
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -43,6 +46,59 @@ pub fn parse_net(s: &str) -> Result<IpNet, CidrError> {
     s.parse::<IpAddr>()
         .map(IpNet::from)
         .map_err(|_| CidrError { value: s.chars().take(64).collect() })
+}
+
+/// The grouping of IPv6 addresses into offenders: an address counts as its network of `len`
+/// bits (one host usually owns a /64 and can rotate within it); 128 keeps each address apart.
+///
+/// The key of an address is the address with its host bits cleared: still a `u128`, so keying
+/// by it costs one AND. IPv4 is never grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct V6Prefix {
+    len: u8,
+    mask: u128,
+}
+
+impl V6Prefix {
+    /// Groups by networks of `len` bits (a length above 128 is 128: each address apart).
+    pub const fn new(len: u8) -> Self {
+        let len = if len > 128 { 128 } else { len };
+        let mask = if len == 0 { 0 } else { u128::MAX << (128 - len as u32) };
+        V6Prefix { len, mask }
+    }
+
+    /// The prefix length (at most 128).
+    pub const fn bits(self) -> u8 {
+        self.len
+    }
+
+    /// Each address is its own key (`len` is 128).
+    pub const fn is_exact(self) -> bool {
+        self.len == 128
+    }
+
+    /// The key of `addr`: its network's first address.
+    pub const fn key(self, addr: u128) -> u128 {
+        addr & self.mask
+    }
+
+    /// The key as text: the network in CIDR form (`2001:db8:1:2::/64`), or the address when
+    /// each address is its own key.
+    pub fn render(self, key: u128) -> String {
+        let net = Ipv6Addr::from(self.key(key));
+        if self.is_exact() {
+            net.to_string()
+        } else {
+            format!("{net}/{}", self.len)
+        }
+    }
+}
+
+impl Default for V6Prefix {
+    /// Networks of 64 bits.
+    fn default() -> Self {
+        V6Prefix::new(64)
+    }
 }
 
 /// A set of addresses as sorted, disjoint, non-adjacent inclusive ranges; lookups are a
@@ -139,6 +195,22 @@ mod tests {
         let adjacent = IpSet::parse(["10.0.0.0/25", "10.0.0.128/25"]).unwrap();
         assert_eq!(adjacent.range_count(), 1);
         assert_eq!(adjacent.ranges().next(), Some((ip("10.0.0.0"), ip("10.0.0.255"))));
+    }
+
+    #[test]
+    fn v6_prefix_keys_an_address_by_its_network() {
+        let a = u128::from("2001:db8:1:2:aaaa:bbbb:cccc:dddd".parse::<Ipv6Addr>().unwrap());
+        let p64 = V6Prefix::new(64);
+        assert_eq!(p64.render(p64.key(a)), "2001:db8:1:2::/64");
+        let b = u128::from("2001:db8:1:2::77".parse::<Ipv6Addr>().unwrap());
+        assert_eq!(p64.key(a), p64.key(b));
+        let p48 = V6Prefix::new(48);
+        assert_eq!(p48.render(a), "2001:db8:1::/48");
+        let exact = V6Prefix::new(128);
+        assert_eq!((exact.key(a), exact.render(a)), (a, "2001:db8:1:2:aaaa:bbbb:cccc:dddd".into()));
+        assert_eq!(V6Prefix::new(200), exact, "above 128 is 128");
+        assert_eq!(V6Prefix::new(0).render(a), "::/0");
+        assert_eq!(V6Prefix::default(), p64);
     }
 
     #[test]

@@ -3,11 +3,10 @@
 
 use std::net::IpAddr;
 
-use ipnet::{IpNet, Ipv6Net};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use super::cidr::parse_net;
+use super::cidr::{parse_net, V6Prefix};
 
 /// What a decision applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -103,15 +102,14 @@ impl Decision {
 
 /// The key an address is banned under: IPv4 (and IPv4-mapped IPv6) as the address, IPv6 as its
 /// `/v6_prefix` network (64 by default, as one host usually owns a /64). A prefix of 128 or more
-/// bans the single IPv6 address.
+/// bans the single IPv6 address. The rules and the IP risk tracker count an IPv6 address under
+/// the same network ([`V6Prefix`]), so the network they name is the one banned.
 pub fn block_key(ip: IpAddr, v6_prefix: u8) -> (Scope, String) {
+    let prefix = V6Prefix::new(v6_prefix);
     match ip.to_canonical() {
         IpAddr::V4(v4) => (Scope::Ip, v4.to_string()),
-        IpAddr::V6(v6) if v6_prefix >= 128 => (Scope::Ip, v6.to_string()),
-        IpAddr::V6(v6) => match Ipv6Net::new(v6, v6_prefix) {
-            Ok(net) => (Scope::Range, IpNet::V6(net.trunc()).to_string()),
-            Err(_) => (Scope::Ip, v6.to_string()),
-        },
+        IpAddr::V6(v6) if prefix.is_exact() => (Scope::Ip, v6.to_string()),
+        IpAddr::V6(v6) => (Scope::Range, prefix.render(u128::from(v6))),
     }
 }
 

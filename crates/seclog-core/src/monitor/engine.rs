@@ -8,6 +8,9 @@
 //! - Suppression: after a rule fires for a key at `t_f`, the key does not fire again for events
 //!   with `t <= t_f + w`; it can fire again from the first event after that (if the condition
 //!   still holds then). A sustained attack thus gives one firing per window length.
+//! - Keys: an IPv4 address is its own key; an IPv6 address counts as its network of the
+//!   configured prefix ([`V6Prefix`], /64 by default, the network a ban covers), so rotating
+//!   addresses within one network does not split the count.
 //! - Out of order: events are inserted in time order into the key's ring of the newest
 //!   `threshold` events and the condition is evaluated over that ring; an event older than every
 //!   kept event of a full ring is ignored. For time-sorted input the results are exact.
@@ -20,6 +23,8 @@ use foldhash::quality::RandomState;
 
 use time::OffsetDateTime;
 
+use super::cidr::V6Prefix;
+use super::decision::DEFAULT_V6_PREFIX;
 use super::dense::{DenseMap, Slice};
 use super::rules::{validate_rules, Action, DistinctField, GroupBy, Rule, RuleError, RuleKind};
 use super::window::{micros, Entry, EventId, TimeRing};
@@ -38,7 +43,8 @@ pub struct Firing {
     pub action: Action,
     /// How the key was formed.
     pub group_by: GroupBy,
-    /// The key: an IP address, a user id, a session id, or `ip|user`.
+    /// The key: an IPv4 address or an IPv6 network (`2001:db8:1:2::/64`; the address with
+    /// prefix 128), a user id, a session id, or `ip|user` (the IP part likewise).
     pub key: String,
     /// The event time of the decisive event.
     pub at: OffsetDateTime,
@@ -50,7 +56,8 @@ pub struct Firing {
     pub severity: Severity,
 }
 
-/// The key a rule's state is partitioned by, borrowed from the event where possible.
+/// The key a rule's state is partitioned by, borrowed from the event where possible. An IPv6
+/// key is the address masked to the engine's prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum GroupKey<'a> {
     V4(u32),
@@ -58,29 +65,41 @@ enum GroupKey<'a> {
     Text(Cow<'a, str>),
 }
 
+/// The address an IP rule counts `ip` under: IPv4 (and IPv4-mapped IPv6) as the address, IPv6
+/// as its network's first address.
+fn grouped(ip: IpAddr, v6: V6Prefix) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V4(a) => IpAddr::V4(a),
+        IpAddr::V6(a) => IpAddr::V6(Ipv6Addr::from(v6.key(u128::from(a)))),
+    }
+}
+
 impl<'a> GroupKey<'a> {
-    fn of(group_by: GroupBy, ev: &'a SecurityEvent) -> Option<GroupKey<'a>> {
-        let ip = || ev.ip_address.map(|ip| ip.to_canonical());
+    fn of(group_by: GroupBy, ev: &'a SecurityEvent, v6: V6Prefix) -> Option<GroupKey<'a>> {
         match group_by {
-            GroupBy::Ip => ip().map(|ip| match ip {
+            GroupBy::Ip => ev.ip_address.map(|ip| match ip.to_canonical() {
                 IpAddr::V4(a) => GroupKey::V4(u32::from(a)),
-                IpAddr::V6(a) => GroupKey::V6(u128::from(a)),
+                IpAddr::V6(a) => GroupKey::V6(v6.key(u128::from(a))),
             }),
             GroupBy::UserId => ev.user_id.as_deref().map(|u| GroupKey::Text(Cow::Borrowed(u))),
             GroupBy::SessionId => {
                 ev.session_id.as_deref().map(|s| GroupKey::Text(Cow::Borrowed(s)))
             }
             GroupBy::IpAndUser => {
-                let (ip, user) = (ip()?, ev.user_id.as_deref()?);
+                let (ip, user) = (ev.ip_address?, ev.user_id.as_deref()?);
+                let ip = match ip.to_canonical() {
+                    IpAddr::V4(a) => a.to_string(),
+                    IpAddr::V6(a) => v6.render(u128::from(a)),
+                };
                 Some(GroupKey::Text(Cow::Owned(format!("{ip}|{user}"))))
             }
         }
     }
 
-    fn render(&self) -> String {
+    fn render(&self, v6: V6Prefix) -> String {
         match self {
             GroupKey::V4(a) => Ipv4Addr::from(*a).to_string(),
-            GroupKey::V6(a) => Ipv6Addr::from(*a).to_string(),
+            GroupKey::V6(a) => v6.render(*a),
             GroupKey::Text(s) => s.to_string(),
         }
     }
@@ -186,13 +205,22 @@ pub struct RuleEngine {
     rules: Vec<Rule>,
     compiled: Vec<Compiled>,
     hasher: RandomState,
+    /// How IPv6 addresses are grouped into keys.
+    v6: V6Prefix,
     /// Where [`RuleEngine::expire_idle_some`] goes on: (rule, (map, position)).
     sweep: (usize, (usize, usize)),
 }
 
 impl RuleEngine {
-    /// Validates the rules and prepares an engine (disabled rules are kept but not evaluated).
+    /// Validates the rules and prepares an engine (disabled rules are kept but not evaluated)
+    /// that counts IPv6 addresses by their /64 ([`DEFAULT_V6_PREFIX`]).
     pub fn new(rules: Vec<Rule>) -> Result<Self, RuleError> {
+        Self::with_ipv6_prefix(rules, DEFAULT_V6_PREFIX)
+    }
+
+    /// Like [`RuleEngine::new`], counting an IPv6 address as its network of `ipv6_prefix` bits
+    /// (the prefix bans use, see [`super::block_key`]); 128 or more counts each address apart.
+    pub fn with_ipv6_prefix(rules: Vec<Rule>, ipv6_prefix: u8) -> Result<Self, RuleError> {
         validate_rules(&rules)?;
         let compiled = rules
             .iter()
@@ -210,12 +238,23 @@ impl RuleEngine {
                 states: States::default(),
             })
             .collect();
-        Ok(RuleEngine { rules, compiled, hasher: RandomState::default(), sweep: (0, (0, 0)) })
+        Ok(RuleEngine {
+            rules,
+            compiled,
+            hasher: RandomState::default(),
+            v6: V6Prefix::new(ipv6_prefix),
+            sweep: (0, (0, 0)),
+        })
     }
 
     /// The rules, as given.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// How IPv6 addresses are grouped into keys.
+    pub fn ipv6_prefix(&self) -> V6Prefix {
+        self.v6
     }
 
     /// The number of (rule, key) states held.
@@ -293,7 +332,7 @@ impl RuleEngine {
                     }
                 }
             }
-            let Some(key) = GroupKey::of(rule.group_by, event) else { continue };
+            let Some(key) = GroupKey::of(rule.group_by, event, self.v6) else { continue };
             let id = parsed.get_or_insert_with(|| EventId::new(&event.event_id));
             let fired = match rule.kind {
                 RuleKind::Threshold => observe_threshold(c, &key, t, id),
@@ -303,7 +342,7 @@ impl RuleEngine {
                             event.user_id.as_deref().map(|u| self.hasher.hash_one(u))
                         }
                         DistinctField::Ip => {
-                            event.ip_address.map(|ip| self.hasher.hash_one(ip.to_canonical()))
+                            event.ip_address.map(|ip| self.hasher.hash_one(grouped(ip, self.v6)))
                         }
                     };
                     match tag {
@@ -314,7 +353,7 @@ impl RuleEngine {
                 RuleKind::Sequence { .. } => observe_sequence(c, &key, t, bit & c.success != 0, id),
             };
             if let Some(event_ids) = fired {
-                let key = key.render();
+                let key = key.render(self.v6);
                 out.push(Firing {
                     rule: rule.name.clone(),
                     action: rule.action,

@@ -1,5 +1,9 @@
 //! Per-IP accumulated risk that decays over time.
 //!
+//! IPv4 addresses are tracked one by one; an IPv6 address is tracked as its network of the
+//! configured prefix ([`V6Prefix`], /64 by default), the network a ban covers, so a host
+//! rotating addresses within its network accumulates one risk.
+//!
 //! `risk(t) = risk(t0) * 0.5^((t - t0) / half_life) + score` at each observed event; between
 //! events the risk only decays. An event older than the last update is added decayed to the
 //! last update's time, so the result does not depend on arrival order.
@@ -9,6 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::cidr::V6Prefix;
 use super::dense::DenseMap;
 use super::window::micros;
 use crate::severity::Severity;
@@ -119,40 +124,49 @@ impl IpRiskState {
     }
 }
 
-/// Tracks decaying risk per IP, with bounded memory (IPv4 addresses keyed as `u32`, IPv6 as
-/// `u128`, 40 bytes of state each).
+/// Tracks decaying risk per IP, with bounded memory (IPv4 addresses keyed as `u32`, IPv6
+/// networks as `u128`, 40 bytes of state each).
 #[derive(Debug, Clone, Default)]
 pub struct IpRiskTracker {
     config: IpRiskConfig,
+    /// How IPv6 addresses are grouped.
+    ipv6_prefix: V6Prefix,
     v4: DenseMap<u32, Packed>,
     v6: DenseMap<u128, Packed>,
     /// Where [`IpRiskTracker::expire_idle_some`] goes on: (IPv6 map?, position).
     sweep: (bool, usize),
 }
 
-/// The map key of an address (IPv4-mapped IPv6 is the IPv4 address).
+/// The map key of an address (IPv4-mapped IPv6 is the IPv4 address, IPv6 its network).
 enum IpKey {
     V4(u32),
     V6(u128),
 }
 
-fn ip_key(ip: IpAddr) -> IpKey {
+fn ip_key(ip: IpAddr, v6: V6Prefix) -> IpKey {
     match ip.to_canonical() {
         IpAddr::V4(a) => IpKey::V4(u32::from(a)),
-        IpAddr::V6(a) => IpKey::V6(u128::from(a)),
+        IpAddr::V6(a) => IpKey::V6(v6.key(u128::from(a))),
     }
 }
 
 impl IpRiskTracker {
     /// A tracker with these settings (a non-positive or non-finite half-life becomes an hour,
-    /// `max_ips` at least 1).
-    pub fn new(mut config: IpRiskConfig) -> Self {
+    /// `max_ips` at least 1) that tracks an IPv6 address as its /64.
+    pub fn new(config: IpRiskConfig) -> Self {
+        Self::with_ipv6_prefix(config, super::decision::DEFAULT_V6_PREFIX)
+    }
+
+    /// Like [`IpRiskTracker::new`], tracking an IPv6 address as its network of `ipv6_prefix`
+    /// bits (the prefix bans use); 128 or more tracks each address apart.
+    pub fn with_ipv6_prefix(mut config: IpRiskConfig, ipv6_prefix: u8) -> Self {
         if !(config.half_life_secs.is_finite() && config.half_life_secs > 0.0) {
             config.half_life_secs = 3600.0;
         }
         config.max_ips = config.max_ips.max(1);
         IpRiskTracker {
             config,
+            ipv6_prefix: V6Prefix::new(ipv6_prefix),
             v4: DenseMap::default(),
             v6: DenseMap::default(),
             sweep: (false, 0),
@@ -167,7 +181,7 @@ impl IpRiskTracker {
     /// Adds an event of risk `score` (negative or non-finite counts as 0) from `ip` at `at`.
     /// Times are kept in microseconds (UTC).
     pub fn observe(&mut self, ip: IpAddr, score: f64, at: OffsetDateTime) -> IpRiskState {
-        let key = ip_key(ip);
+        let key = ip_key(ip, self.ipv6_prefix);
         let score = if score.is_finite() { score.max(0.0) } else { 0.0 };
         let hl = self.config.half_life_secs;
         let at_us = micros(at);
@@ -206,14 +220,15 @@ impl IpRiskTracker {
         }
     }
 
-    /// The state of `ip`, if tracked.
+    /// The state of `ip` (for IPv6: of its network), if tracked.
     pub fn get(&self, ip: IpAddr) -> Option<IpRiskState> {
-        self.lookup(&ip_key(ip)).map(Packed::state)
+        self.lookup(&ip_key(ip, self.ipv6_prefix)).map(Packed::state)
     }
 
-    /// The decayed risk of `ip` at `at` (0 when unknown).
+    /// The decayed risk of `ip` (for IPv6: of its network) at `at` (0 when unknown).
     pub fn risk(&self, ip: IpAddr, at: OffsetDateTime) -> f64 {
-        self.lookup(&ip_key(ip)).map_or(0.0, |p| p.risk_at(micros(at), self.config.half_life_secs))
+        self.lookup(&ip_key(ip, self.ipv6_prefix))
+            .map_or(0.0, |p| p.risk_at(micros(at), self.config.half_life_secs))
     }
 
     /// Whether the decayed risk of `ip` at `at` reaches the suspicious threshold.
@@ -226,7 +241,8 @@ impl IpRiskTracker {
         threat_level(self.risk(ip, at))
     }
 
-    /// Suspicious IPs at `at` with their decayed risk, riskiest first.
+    /// Suspicious IPs at `at` with their decayed risk, riskiest first (an IPv6 network as its
+    /// first address).
     pub fn suspicious(&self, at: OffsetDateTime) -> Vec<(IpAddr, f64, IpRiskState)> {
         let (hl, at) = (self.config.half_life_secs, micros(at));
         let v4 = self.v4.iter().map(|(a, p)| (IpAddr::V4(Ipv4Addr::from(*a)), p));
@@ -353,6 +369,29 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_risk_accumulates_per_network_of_the_prefix() {
+        let mut tr = IpRiskTracker::new(IpRiskConfig::default());
+        for i in 1..=4 {
+            tr.observe(ip(&format!("2001:db8:1:2::{i}")), 5.0, T0);
+        }
+        assert!(tr.is_suspicious(ip("2001:db8:1:2::77"), T0), "four 5s from one /64 make 20");
+        assert_eq!(tr.get(ip("2001:db8:1:2::1")).unwrap().event_count, 4);
+        assert!(!tr.is_suspicious(ip("2001:db8:1:3::1"), T0), "another /64 is apart");
+        assert_eq!(tr.len(), 1);
+        let mut exact = IpRiskTracker::with_ipv6_prefix(IpRiskConfig::default(), 128);
+        for i in 1..=4 {
+            exact.observe(ip(&format!("2001:db8:1:2::{i}")), 5.0, T0);
+        }
+        assert!(!exact.is_suspicious(ip("2001:db8:1:2::1"), T0), "prefix 128: per address");
+        assert_eq!(exact.len(), 4);
+        let mut v4 = IpRiskTracker::new(IpRiskConfig::default());
+        for i in 1..=4 {
+            v4.observe(ip(&format!("192.0.2.{i}")), 5.0, T0);
+        }
+        assert_eq!(v4.len(), 4, "IPv4 is tracked per address");
+    }
+
+    #[test]
     fn arrival_order_does_not_matter() {
         let cfg = IpRiskConfig::default();
         let a = ip("192.0.2.1");
@@ -392,7 +431,7 @@ mod tests {
         let mut tr = IpRiskTracker::new(IpRiskConfig::default());
         for i in 0..50u32 {
             tr.observe(IpAddr::from((0x0b00_0000 + i).to_be_bytes()), 1.0, T0);
-            let v6 = std::net::Ipv6Addr::from((0x2001_0db8_u128 << 96) + u128::from(i));
+            let v6 = std::net::Ipv6Addr::from((0x2001_0db8_u128 << 96) + (u128::from(i) << 64));
             tr.observe(IpAddr::V6(v6), 1.0, T0);
         }
         let hot = ip("10.0.0.1");

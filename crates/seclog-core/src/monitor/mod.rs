@@ -11,7 +11,7 @@ pub mod rules;
 mod window;
 
 pub use blocklist::{BlockInfo, BlockList};
-pub use cidr::{CidrError, IpSet};
+pub use cidr::{CidrError, IpSet, V6Prefix};
 pub use decision::{block_key, Decision, DecisionError, DecisionType, EscalationPolicy, Scope};
 pub use engine::{Firing, RuleEngine};
 pub use ip_risk::{IpRiskConfig, IpRiskState, IpRiskTracker};
