@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 /// seclog: security event logging and monitoring.
 #[derive(Debug, Parser)]
@@ -119,29 +119,76 @@ pub(crate) struct DecisionsArgs {
 /// `seclog decisions add|delete`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum DecisionAction {
-    /// Block an IP, a network or a user by hand.
-    Add {
-        /// ip, range or user.
-        #[arg(long, default_value = "ip")]
-        scope: String,
-        /// The IP, CIDR or user id.
-        #[arg(long)]
-        value: String,
-        /// How long, e.g. 30m, 4h, 7d (default: permanent).
-        #[arg(long)]
-        duration: Option<String>,
-        /// Why.
-        #[arg(long, default_value = "manual block")]
-        reason: String,
-        /// Who.
-        #[arg(long, env = "USER", default_value = "operator")]
-        by: String,
-    },
-    /// Lift a decision (it stays in the history).
-    Delete {
-        /// The decision id.
-        id: String,
-    },
+    /// Block an IP, a network or a user by hand (`cscli decisions add`'s flags).
+    Add(AddDecisionArgs),
+    /// Lift decisions by id, or every decision in force on an IP, network, user or value
+    /// (`cscli decisions delete`'s flags); they stay in the history.
+    Delete(DeleteDecisionArgs),
+}
+
+/// `seclog decisions add`: what to block is one of --ip, --range, --user or --value.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["ip", "range", "user", "value"])))]
+pub(crate) struct AddDecisionArgs {
+    /// Block this IP (shorthand for --scope ip --value IP).
+    #[arg(short = 'i', long, conflicts_with = "scope")]
+    pub(crate) ip: Option<String>,
+    /// Block this network (shorthand for --scope range --value CIDR).
+    #[arg(short = 'r', long, conflicts_with = "scope")]
+    pub(crate) range: Option<String>,
+    /// Lock this user account (shorthand for --scope user --value USER).
+    #[arg(long, conflicts_with = "scope")]
+    pub(crate) user: Option<String>,
+    /// The IP, CIDR or user id, in --scope.
+    #[arg(short = 'v', long)]
+    pub(crate) value: Option<String>,
+    /// Scope of --value: ip, range or user.
+    #[arg(long, default_value = "ip")]
+    pub(crate) scope: String,
+    /// How long, e.g. 30m, 4h, 7d (default: permanent; cscli's default is 4h).
+    #[arg(short = 'd', long)]
+    pub(crate) duration: Option<String>,
+    /// Why.
+    #[arg(short = 'R', long, default_value = "manual block")]
+    pub(crate) reason: String,
+    /// Decision type: seclog's decisions are all bans.
+    #[arg(short = 't', long = "type", value_name = "TYPE", default_value = "ban",
+          value_parser = ["ban"])]
+    pub(crate) kind: String,
+    /// Who.
+    #[arg(long, env = "USER", default_value = "operator")]
+    pub(crate) by: String,
+}
+
+/// `seclog decisions delete`: an id, or one of --ip, --range, --user or --value.
+#[derive(Debug, Args)]
+#[command(group(
+    ArgGroup::new("target").required(true).args(["id", "id_flag", "ip", "range", "user", "value"])
+))]
+pub(crate) struct DeleteDecisionArgs {
+    /// The decision id.
+    pub(crate) id: Option<String>,
+    /// The decision id (as `cscli decisions delete --id`).
+    #[arg(long = "id", value_name = "ID")]
+    pub(crate) id_flag: Option<String>,
+    /// Lift the decisions covering this IP: its IP decision and the ranges containing it.
+    #[arg(short = 'i', long, conflicts_with = "scope")]
+    pub(crate) ip: Option<String>,
+    /// Lift the decisions covering this whole network (the range itself, wider ranges).
+    #[arg(short = 'r', long, conflicts_with = "scope")]
+    pub(crate) range: Option<String>,
+    /// Lift the locks of this user account (shorthand for --scope user --value USER).
+    #[arg(long, conflicts_with = "scope")]
+    pub(crate) user: Option<String>,
+    /// Lift the decisions with exactly this value (in any scope unless --scope is given).
+    #[arg(short = 'v', long)]
+    pub(crate) value: Option<String>,
+    /// Scope of --value: ip, range or user.
+    #[arg(long, requires = "value")]
+    pub(crate) scope: Option<String>,
+    /// Decision type: seclog's decisions are all bans.
+    #[arg(short = 't', long = "type", value_name = "TYPE", value_parser = ["ban"])]
+    pub(crate) kind: Option<String>,
 }
 
 /// `seclog alerts`.

@@ -5,7 +5,7 @@
 //! default. The conformance suite (module `conformance`, behind the feature `conformance`)
 //! runs the same checks against any backend.
 
-use seclog_core::monitor::Decision;
+use seclog_core::monitor::{Decision, DecisionMatch};
 use seclog_core::{
     AlertStatus, Cursor, EventAction, EventFilter, EventPage, SecurityAlert, SecurityEvent,
     Statistics, SuspiciousIp,
@@ -133,6 +133,16 @@ pub trait Store: Send + Sync {
     /// an already lifted decision keeps its first `deleted_at`. Returns the updated decision,
     /// or `None` when no such id exists. A duplicate id on insert is [`StoreError::Invalid`].
     fn delete_decision(&self, id: &str, at: OffsetDateTime) -> Result<Option<Decision>>;
+
+    /// Lifts at `at` every decision in force at `at` that `selection` selects (sets
+    /// `deleted_at` as [`Store::delete_decision`] does) and returns them, in one statement: a
+    /// lookup by value, not a scan of the decisions. An empty selection is
+    /// [`StoreError::Invalid`] (it would lift everything).
+    fn lift_decisions(
+        &self,
+        selection: &DecisionMatch,
+        at: OffsetDateTime,
+    ) -> Result<Vec<Decision>>;
 
     /// Decisions, newest first. With `active_at = Some(now)`, only those in force at `now`
     /// (not lifted, permanent or ending after `now`); with `None`, all of them (history).

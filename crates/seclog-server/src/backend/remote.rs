@@ -184,6 +184,15 @@ impl Backend for Remote {
         }
     }
 
+    fn lift_decisions(&self, selection: &Params) -> anyhow::Result<u64> {
+        let req = self.client.delete(self.url("/v1/decisions")).query(selection);
+        let v: Value = self.send(req)?.json().context("unexpected answer from the server")?;
+        v["nbDeleted"]
+            .as_str()
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| anyhow!("unexpected answer from the server: {v}"))
+    }
+
     fn suspicious_ips(&self, blocked: bool, limit: usize) -> anyhow::Result<Vec<SuspiciousIp>> {
         let q = [("blocked".to_string(), blocked.to_string()), ("limit".into(), limit.to_string())];
         self.get("/v1/ips", &q)

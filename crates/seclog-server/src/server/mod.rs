@@ -89,7 +89,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(alerts::get_alert))
         .routes(routes!(alerts::acknowledge))
         .routes(routes!(alerts::resolve))
-        .routes(routes!(decisions::list, decisions::add))
+        .routes(routes!(decisions::list, decisions::add, decisions::delete_matching))
         .routes(routes!(decisions::stream))
         .routes(routes!(admin::list_decisions))
         .routes(routes!(admin::rules))

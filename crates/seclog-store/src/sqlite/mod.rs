@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};
-use seclog_core::monitor::Decision;
+use seclog_core::monitor::{Decision, DecisionMatch};
 use seclog_core::{
     AlertStatus, Cursor, EventAction, EventFilter, EventPage, SecurityAlert, SecurityEvent,
     Statistics, SuspiciousIp,
@@ -293,6 +293,14 @@ impl Store for SqliteStore {
 
     fn delete_decision(&self, id: &str, at: OffsetDateTime) -> Result<Option<Decision>> {
         decisions::delete_decision(&self.writer.lock(), id, at)
+    }
+
+    fn lift_decisions(
+        &self,
+        selection: &DecisionMatch,
+        at: OffsetDateTime,
+    ) -> Result<Vec<Decision>> {
+        decisions::lift_matching(&self.writer.lock(), selection, at)
     }
 
     fn list_decisions(

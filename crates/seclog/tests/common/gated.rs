@@ -107,6 +107,13 @@ impl seclog_store::Store for GatedStore {
     ) -> seclog_store::Result<Option<Decision>> {
         self.inner.delete_decision(id, at)
     }
+    fn lift_decisions(
+        &self,
+        m: &seclog::core::monitor::DecisionMatch,
+        at: time::OffsetDateTime,
+    ) -> seclog_store::Result<Vec<Decision>> {
+        self.inner.lift_decisions(m, at)
+    }
     fn list_decisions(
         &self,
         now: Option<time::OffsetDateTime>,
