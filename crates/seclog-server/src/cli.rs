@@ -84,7 +84,8 @@ pub(crate) enum Command {
     },
     /// Export events as JSON lines, streaming page by page (constant memory for any size).
     Export(ExportArgs),
-    /// Follow new events live (newest last), with filters.
+    /// Follow events live as they are stored (an imported batch of old events too), with
+    /// filters; --by-event-time follows event timestamps instead.
     Tail(TailArgs),
     /// Delete events older than a date; refuses events inside the retention period.
     Purge {
@@ -374,6 +375,10 @@ pub(crate) struct TailArgs {
     /// Print the recent events and exit without following.
     #[arg(long)]
     pub(crate) once: bool,
+    /// Follow event timestamps instead of the order of storage: recent means the newest
+    /// timestamps, and an event whose timestamp is older than the newest one shown is skipped.
+    #[arg(long)]
+    pub(crate) by_event_time: bool,
     /// Output format (table or jsonl).
     #[arg(long, value_enum, default_value = "table")]
     pub(crate) format: Format,

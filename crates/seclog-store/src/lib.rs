@@ -8,7 +8,7 @@
 use seclog_core::monitor::{Decision, DecisionMatch};
 use seclog_core::{
     AlertStatus, Cursor, EventAction, EventFilter, EventPage, SecurityAlert, SecurityEvent,
-    Statistics, SuspiciousIp,
+    Statistics, StoredPage, SuspiciousIp,
 };
 use time::OffsetDateTime;
 
@@ -90,6 +90,18 @@ pub trait Store: Send + Sync {
         cursor: Option<&Cursor>,
         limit: usize,
     ) -> Result<EventPage>;
+
+    /// Events matching `filter` in the order they were stored. With `after = Some(p)`: those
+    /// stored after position `p`, oldest first, at most `limit`; `position` is where to
+    /// continue (the last event's when `limit` were returned, else the newest stored
+    /// position). With `after = None`: the newest `limit` stored ones, oldest first, and the
+    /// newest stored position. An event committed later is stored after `position`.
+    fn events_in_stored_order(
+        &self,
+        filter: &EventFilter,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<StoredPage>;
 
     /// Number of events matching `filter`.
     fn count_events(&self, filter: &EventFilter) -> Result<u64>;

@@ -3,7 +3,9 @@
 
 use anyhow::bail;
 use seclog::core::monitor::{Decision, DecisionMatch, Rule};
-use seclog::core::{AlertStatus, EventPage, Resolution, SecurityAlert, Statistics, SuspiciousIp};
+use seclog::core::{
+    AlertStatus, EventPage, Resolution, SecurityAlert, Statistics, StoredPage, SuspiciousIp,
+};
 use seclog::{EventFilter, EventInput, LogError, SecurityLogger};
 
 pub(crate) mod remote;
@@ -45,6 +47,14 @@ pub(crate) trait Backend {
         cursor: Option<&str>,
         limit: usize,
     ) -> anyhow::Result<EventPage>;
+    /// Events matching `params` in the order they were stored: the newest `limit` (`after`
+    /// `None`), or those stored after a previous page's `position`, oldest first.
+    fn stored(
+        &self,
+        params: &Params,
+        after: Option<u64>,
+        limit: usize,
+    ) -> anyhow::Result<StoredPage>;
     /// Statistics.
     fn statistics(&self) -> anyhow::Result<Statistics>;
     /// Active decisions (`all`: with expired and lifted ones).
@@ -122,6 +132,15 @@ impl Backend for Local {
         limit: usize,
     ) -> anyhow::Result<EventPage> {
         Ok(self.0.query(&filter(params)?, cursor, limit)?)
+    }
+
+    fn stored(
+        &self,
+        params: &Params,
+        after: Option<u64>,
+        limit: usize,
+    ) -> anyhow::Result<StoredPage> {
+        Ok(self.0.events_in_stored_order(&filter(params)?, after, limit)?)
     }
 
     fn statistics(&self) -> anyhow::Result<Statistics> {

@@ -7,7 +7,7 @@ use anyhow::{anyhow, bail, Context};
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::StatusCode;
 use seclog::core::monitor::{Decision, Rule};
-use seclog::core::{EventPage, SecurityAlert, Statistics, SuspiciousIp};
+use seclog::core::{EventPage, SecurityAlert, Statistics, StoredPage, SuspiciousIp};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
@@ -160,6 +160,20 @@ impl Backend for Remote {
             q.push(("cursor".into(), c.to_string()));
         }
         self.get("/v1/events", &q)
+    }
+
+    fn stored(
+        &self,
+        params: &Params,
+        after: Option<u64>,
+        limit: usize,
+    ) -> anyhow::Result<StoredPage> {
+        let mut q = params.clone();
+        q.push(("limit".into(), limit.clamp(1, 1000).to_string()));
+        if let Some(a) = after {
+            q.push(("after".into(), a.to_string()));
+        }
+        self.get("/v1/events/feed", &q)
     }
 
     fn statistics(&self) -> anyhow::Result<Statistics> {

@@ -76,6 +76,7 @@ fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(events::post_event, events::list_events))
         .routes(routes!(events::post_batch))
+        .routes(routes!(events::feed))
         .routes(routes!(events::get_event))
         .routes(routes!(events::related))
         .routes(routes!(events::trail))

@@ -34,7 +34,7 @@ use rusqlite::{Connection, OpenFlags};
 use seclog_core::monitor::{Decision, DecisionMatch};
 use seclog_core::{
     AlertStatus, Cursor, EventAction, EventFilter, EventPage, SecurityAlert, SecurityEvent,
-    Statistics, SuspiciousIp,
+    Statistics, StoredPage, SuspiciousIp,
 };
 use time::OffsetDateTime;
 
@@ -218,6 +218,15 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<EventPage> {
         self.read(|c| events::query_events(c, filter, cursor, limit))
+    }
+
+    fn events_in_stored_order(
+        &self,
+        filter: &EventFilter,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<StoredPage> {
+        self.read(|c| events::in_stored_order(c, filter, after, limit))
     }
 
     fn count_events(&self, filter: &EventFilter) -> Result<u64> {

@@ -58,6 +58,14 @@ impl seclog_store::Store for GatedStore {
     ) -> seclog_store::Result<EventPage> {
         self.inner.query_events(f, c, l)
     }
+    fn events_in_stored_order(
+        &self,
+        f: &EventFilter,
+        after: Option<u64>,
+        l: usize,
+    ) -> seclog_store::Result<seclog::core::StoredPage> {
+        self.inner.events_in_stored_order(f, after, l)
+    }
     fn count_events(&self, f: &EventFilter) -> seclog_store::Result<u64> {
         self.inner.count_events(f)
     }
