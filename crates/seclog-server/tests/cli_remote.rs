@@ -176,6 +176,51 @@ fn decisions_add_and_delete_by_value_with_cscli_flags_through_the_server() {
 }
 
 #[test]
+fn tail_through_the_server_shows_an_imported_batch_of_old_events() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(&dir.path().join("tail.db"));
+    let unused = dir.path().join("never.db");
+    let cli = || remote(&s.base, s.key(), &unused);
+    let mut child = cli()
+        .args(["tail", "--lines", "0", "--max", "2", "--timeout", "60", "--interval-ms", "100"])
+        .args(["--format", "jsonl"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("following") {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "tail exited early");
+    }
+    let file = dir.path().join("old.jsonl");
+    let days_ago = |d: i64| {
+        (time::OffsetDateTime::now_utc() - time::Duration::days(d))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let lines: String = [("old-1", 30), ("old-2", 40)]
+        .iter()
+        .map(|(u, d)| {
+            format!(
+                "{{\"event_type\":\"api_access\",\"user_id\":\"{u}\",\"timestamp\":\"{}\"}}\n",
+                days_ago(*d)
+            )
+        })
+        .collect();
+    std::fs::write(&file, lines).unwrap();
+    ok(cli().args(["import", "--quiet"]).arg(&file).output().unwrap());
+    let out = ok(child.wait_with_output().unwrap());
+    let users: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["user_id"].as_str().unwrap().into())
+        .collect();
+    assert_eq!(users, ["old-1", "old-2"]);
+}
+
+#[test]
 fn tls_with_a_self_signed_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let cert =
