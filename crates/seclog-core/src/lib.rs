@@ -26,7 +26,7 @@ pub use monitor::{
 };
 pub use query::{
     normalize_ip, parse_ip, parse_time, Cursor, EventFilter, EventPage, NamedCount, Statistics,
-    SuspiciousIp,
+    StoredPage, SuspiciousIp,
 };
 pub use redact::{RedactionConfig, Redactor};
 pub use risk::{risk_score, threat_level};

@@ -176,6 +176,19 @@ pub struct EventPage {
     pub next_cursor: Option<String>,
 }
 
+/// Events in the order they were stored (commit order), and how far that listing reached.
+///
+/// Positions are opaque, growing numbers: an event committed after a listing is stored at a
+/// position beyond the listing's `position`, whatever its timestamp. That is what lets `seclog
+/// tail` show an imported batch of old events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredPage {
+    /// The events, oldest stored first.
+    pub events: Vec<SecurityEvent>,
+    /// Where to continue: pass it back as `after` to get what was stored since.
+    pub position: u64,
+}
+
 /// A count under a name, for top-N lists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NamedCount {

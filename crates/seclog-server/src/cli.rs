@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 /// seclog: security event logging and monitoring.
 #[derive(Debug, Parser)]
@@ -84,7 +84,8 @@ pub(crate) enum Command {
     },
     /// Export events as JSON lines, streaming page by page (constant memory for any size).
     Export(ExportArgs),
-    /// Follow new events live (newest last), with filters.
+    /// Follow events live as they are stored (an imported batch of old events too), with
+    /// filters; --by-event-time follows event timestamps instead.
     Tail(TailArgs),
     /// Delete events older than a date; refuses events inside the retention period.
     Purge {
@@ -119,29 +120,76 @@ pub(crate) struct DecisionsArgs {
 /// `seclog decisions add|delete`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum DecisionAction {
-    /// Block an IP, a network or a user by hand.
-    Add {
-        /// ip, range or user.
-        #[arg(long, default_value = "ip")]
-        scope: String,
-        /// The IP, CIDR or user id.
-        #[arg(long)]
-        value: String,
-        /// How long, e.g. 30m, 4h, 7d (default: permanent).
-        #[arg(long)]
-        duration: Option<String>,
-        /// Why.
-        #[arg(long, default_value = "manual block")]
-        reason: String,
-        /// Who.
-        #[arg(long, env = "USER", default_value = "operator")]
-        by: String,
-    },
-    /// Lift a decision (it stays in the history).
-    Delete {
-        /// The decision id.
-        id: String,
-    },
+    /// Block an IP, a network or a user by hand (`cscli decisions add`'s flags).
+    Add(AddDecisionArgs),
+    /// Lift decisions by id, or every decision in force on an IP, network, user or value
+    /// (`cscli decisions delete`'s flags); they stay in the history.
+    Delete(DeleteDecisionArgs),
+}
+
+/// `seclog decisions add`: what to block is one of --ip, --range, --user or --value.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["ip", "range", "user", "value"])))]
+pub(crate) struct AddDecisionArgs {
+    /// Block this IP (shorthand for --scope ip --value IP).
+    #[arg(short = 'i', long, conflicts_with = "scope")]
+    pub(crate) ip: Option<String>,
+    /// Block this network (shorthand for --scope range --value CIDR).
+    #[arg(short = 'r', long, conflicts_with = "scope")]
+    pub(crate) range: Option<String>,
+    /// Lock this user account (shorthand for --scope user --value USER).
+    #[arg(long, conflicts_with = "scope")]
+    pub(crate) user: Option<String>,
+    /// The IP, CIDR or user id, in --scope.
+    #[arg(short = 'v', long)]
+    pub(crate) value: Option<String>,
+    /// Scope of --value: ip, range or user.
+    #[arg(long, default_value = "ip")]
+    pub(crate) scope: String,
+    /// How long, e.g. 30m, 4h, 7d (default: permanent; cscli's default is 4h).
+    #[arg(short = 'd', long)]
+    pub(crate) duration: Option<String>,
+    /// Why.
+    #[arg(short = 'R', long, default_value = "manual block")]
+    pub(crate) reason: String,
+    /// Decision type: seclog's decisions are all bans.
+    #[arg(short = 't', long = "type", value_name = "TYPE", default_value = "ban",
+          value_parser = ["ban"])]
+    pub(crate) kind: String,
+    /// Who.
+    #[arg(long, env = "USER", default_value = "operator")]
+    pub(crate) by: String,
+}
+
+/// `seclog decisions delete`: an id, or one of --ip, --range, --user or --value.
+#[derive(Debug, Args)]
+#[command(group(
+    ArgGroup::new("target").required(true).args(["id", "id_flag", "ip", "range", "user", "value"])
+))]
+pub(crate) struct DeleteDecisionArgs {
+    /// The decision id.
+    pub(crate) id: Option<String>,
+    /// The decision id (as `cscli decisions delete --id`).
+    #[arg(long = "id", value_name = "ID")]
+    pub(crate) id_flag: Option<String>,
+    /// Lift the decisions covering this IP: its IP decision and the ranges containing it.
+    #[arg(short = 'i', long, conflicts_with = "scope")]
+    pub(crate) ip: Option<String>,
+    /// Lift the decisions covering this whole network (the range itself, wider ranges).
+    #[arg(short = 'r', long, conflicts_with = "scope")]
+    pub(crate) range: Option<String>,
+    /// Lift the locks of this user account (shorthand for --scope user --value USER).
+    #[arg(long, conflicts_with = "scope")]
+    pub(crate) user: Option<String>,
+    /// Lift the decisions with exactly this value (in any scope unless --scope is given).
+    #[arg(short = 'v', long)]
+    pub(crate) value: Option<String>,
+    /// Scope of --value: ip, range or user.
+    #[arg(long, requires = "value")]
+    pub(crate) scope: Option<String>,
+    /// Decision type: seclog's decisions are all bans.
+    #[arg(short = 't', long = "type", value_name = "TYPE", value_parser = ["ban"])]
+    pub(crate) kind: Option<String>,
 }
 
 /// `seclog alerts`.
@@ -327,6 +375,10 @@ pub(crate) struct TailArgs {
     /// Print the recent events and exit without following.
     #[arg(long)]
     pub(crate) once: bool,
+    /// Follow event timestamps instead of the order of storage: recent means the newest
+    /// timestamps, and an event whose timestamp is older than the newest one shown is skipped.
+    #[arg(long)]
+    pub(crate) by_event_time: bool,
     /// Output format (table or jsonl).
     #[arg(long, value_enum, default_value = "table")]
     pub(crate) format: Format,

@@ -1,4 +1,9 @@
 //! The `seclog` binary: a thin shell over the seclog library.
+//!
+//! `main` returns the exit code of the command. A closed standard output (`seclog query |
+//! head`) ends any command quietly with success, as in other Unix filters: the write error
+//! it causes is recognised wherever it surfaces (an `io::Error` of kind `BrokenPipe`, also
+//! inside a `serde_json::Error`, which does not expose the `io::Error` as its source).
 
 use std::process::ExitCode;
 
@@ -36,9 +41,12 @@ fn main() -> ExitCode {
     }
 }
 
+/// Whether the error was caused by writing to a closed pipe.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
     e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(BrokenPipe))
     })
 }

@@ -119,6 +119,107 @@ fn every_command_works_against_the_server() {
     assert!(!unused.exists(), "remote mode never opens the local database");
 }
 
+/// cscli's flags: add with --ip, --range, --user, --scope/--value; delete by value lifts
+/// every decision in force covering the IP, then the user's, then one by exact value.
+fn decisions_by_value(cli: &dyn Fn() -> Command) {
+    let stdout = |args: &[&str]| -> String {
+        String::from_utf8_lossy(&ok(cli().args(args).output().unwrap()).stdout).into_owned()
+    };
+    stdout(&["decisions", "add", "--ip", "192.0.2.1"]);
+    stdout(&["decisions", "add", "-r", "192.0.2.7/24", "-d", "1h", "-R", "scanner"]);
+    stdout(&["decisions", "add", "--user", "mallory", "--type", "ban"]);
+    stdout(&["decisions", "add", "--scope", "range", "--value", "10.0.0.0/8"]);
+    let active = || -> Vec<String> {
+        let list = json(cli().args(["decisions", "--format", "json"]));
+        let mut v: Vec<String> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["value"].as_str().unwrap().to_string())
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    assert_eq!(active(), ["10.0.0.0/8", "192.0.2.0/24", "192.0.2.1", "mallory"]);
+    assert_eq!(stdout(&["decisions", "delete", "--ip", "192.0.2.1"]), "lifted 2 decisions\n");
+    assert_eq!(active(), ["10.0.0.0/8", "mallory"]);
+    assert_eq!(stdout(&["decisions", "delete", "--user", "mallory"]), "lifted 1 decision\n");
+    assert_eq!(stdout(&["decisions", "delete", "-v", "10.0.0.0/8"]), "lifted 1 decision\n");
+    assert!(active().is_empty());
+    assert_eq!(stdout(&["decisions", "delete", "--ip", "192.0.2.1"]), "lifted 0 decisions\n");
+    let bad = cli().args(["decisions", "delete", "--ip", "192.0.2"]).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("ip"));
+}
+
+#[test]
+fn decisions_add_and_delete_by_value_with_cscli_flags_locally() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("local.db");
+    decisions_by_value(&|| {
+        let mut c = Command::cargo_bin("seclog").unwrap();
+        c.arg("--db").arg(&db);
+        for v in ["SECLOG_CONFIG", "SECLOG_DB", "SECLOG_SERVER", "SECLOG_API_KEY"] {
+            c.env_remove(v);
+        }
+        c
+    });
+}
+
+#[test]
+fn decisions_add_and_delete_by_value_with_cscli_flags_through_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(&dir.path().join("srv.db"));
+    let unused = dir.path().join("never.db");
+    decisions_by_value(&|| remote(&s.base, s.key(), &unused));
+    assert!(!unused.exists(), "remote mode never opens the local database");
+}
+
+#[test]
+fn tail_through_the_server_shows_an_imported_batch_of_old_events() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(&dir.path().join("tail.db"));
+    let unused = dir.path().join("never.db");
+    let cli = || remote(&s.base, s.key(), &unused);
+    let mut child = cli()
+        .args(["tail", "--lines", "0", "--max", "2", "--timeout", "60", "--interval-ms", "100"])
+        .args(["--format", "jsonl"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("following") {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "tail exited early");
+    }
+    let file = dir.path().join("old.jsonl");
+    let days_ago = |d: i64| {
+        (time::OffsetDateTime::now_utc() - time::Duration::days(d))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let lines: String = [("old-1", 30), ("old-2", 40)]
+        .iter()
+        .map(|(u, d)| {
+            format!(
+                "{{\"event_type\":\"api_access\",\"user_id\":\"{u}\",\"timestamp\":\"{}\"}}\n",
+                days_ago(*d)
+            )
+        })
+        .collect();
+    std::fs::write(&file, lines).unwrap();
+    ok(cli().args(["import", "--quiet"]).arg(&file).output().unwrap());
+    let out = ok(child.wait_with_output().unwrap());
+    let users: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["user_id"].as_str().unwrap().into())
+        .collect();
+    assert_eq!(users, ["old-1", "old-2"]);
+}
+
 #[test]
 fn tls_with_a_self_signed_certificate() {
     let dir = tempfile::tempdir().unwrap();

@@ -111,6 +111,60 @@ fn tail_prints_an_event_logged_after_it_started() {
     assert_eq!(users[2].as_deref(), Some("after"), "oldest first, newest last");
 }
 
+/// Starts `seclog tail` with `extra` arguments and waits until it follows.
+fn start_tail(db: &Path, extra: &[&str]) -> std::process::Child {
+    let mut child = seclog(db)
+        .args(["tail", "--lines", "0", "--interval-ms", "100", "--format", "jsonl"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("following") {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "tail exited early");
+    }
+    child
+}
+
+/// Two events thirty and forty days old, imported in this order.
+fn old_events() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let (a, b) = (rfc3339(now - time::Duration::days(30)), rfc3339(now - time::Duration::days(40)));
+    format!(
+        "{{\"event_type\":\"api_access\",\"user_id\":\"old-1\",\"timestamp\":\"{a}\"}}\n\
+         {{\"event_type\":\"api_access\",\"user_id\":\"old-2\",\"timestamp\":\"{b}\"}}\n"
+    )
+}
+
+#[test]
+fn tail_shows_an_imported_batch_of_old_events_in_the_order_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    import(&db, dir.path(), "{\"event_type\":\"api_access\",\"user_id\":\"live\"}\n");
+    let child = start_tail(&db, &["--max", "2", "--timeout", "60"]);
+    import(&db, dir.path(), &old_events());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let users: Vec<_> = parse_lines(&out.stdout).into_iter().map(|e| e.user_id).collect();
+    assert_eq!(users, [Some("old-1".to_string()), Some("old-2".to_string())]);
+}
+
+#[test]
+fn tail_by_event_time_skips_events_older_than_the_newest_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    import(&db, dir.path(), "{\"event_type\":\"api_access\",\"user_id\":\"live\"}\n");
+    let child = start_tail(&db, &["--by-event-time", "--timeout", "2"]);
+    import(&db, dir.path(), &old_events());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let users: Vec<_> = parse_lines(&out.stdout).into_iter().map(|e| e.user_id).collect();
+    assert!(users.is_empty(), "older than the newest event seen: {users:?}");
+}
+
 #[test]
 fn purge_refuses_the_retention_period_and_deletes_older_events() {
     let dir = tempfile::tempdir().unwrap();

@@ -5,10 +5,10 @@
 //! default. The conformance suite (module `conformance`, behind the feature `conformance`)
 //! runs the same checks against any backend.
 
-use seclog_core::monitor::Decision;
+use seclog_core::monitor::{Decision, DecisionMatch};
 use seclog_core::{
     AlertStatus, Cursor, EventAction, EventFilter, EventPage, SecurityAlert, SecurityEvent,
-    Statistics, SuspiciousIp,
+    Statistics, StoredPage, SuspiciousIp,
 };
 use time::OffsetDateTime;
 
@@ -91,6 +91,18 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<EventPage>;
 
+    /// Events matching `filter` in the order they were stored. With `after = Some(p)`: those
+    /// stored after position `p`, oldest first, at most `limit`; `position` is where to
+    /// continue (the last event's when `limit` were returned, else the newest stored
+    /// position). With `after = None`: the newest `limit` stored ones, oldest first, and the
+    /// newest stored position. An event committed later is stored after `position`.
+    fn events_in_stored_order(
+        &self,
+        filter: &EventFilter,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<StoredPage>;
+
     /// Number of events matching `filter`.
     fn count_events(&self, filter: &EventFilter) -> Result<u64>;
 
@@ -133,6 +145,16 @@ pub trait Store: Send + Sync {
     /// an already lifted decision keeps its first `deleted_at`. Returns the updated decision,
     /// or `None` when no such id exists. A duplicate id on insert is [`StoreError::Invalid`].
     fn delete_decision(&self, id: &str, at: OffsetDateTime) -> Result<Option<Decision>>;
+
+    /// Lifts at `at` every decision in force at `at` that `selection` selects (sets
+    /// `deleted_at` as [`Store::delete_decision`] does) and returns them, in one statement: a
+    /// lookup by value, not a scan of the decisions. An empty selection is
+    /// [`StoreError::Invalid`] (it would lift everything).
+    fn lift_decisions(
+        &self,
+        selection: &DecisionMatch,
+        at: OffsetDateTime,
+    ) -> Result<Vec<Decision>>;
 
     /// Decisions, newest first. With `active_at = Some(now)`, only those in force at `now`
     /// (not lifted, permanent or ending after `now`); with `None`, all of them (history).

@@ -44,5 +44,5 @@ pub use writer::WriterStats;
 pub use seclog_core as core;
 pub use seclog_core::{
     AlertStatus, EventFilter, EventInput, EventPage, EventStatus, EventType, SecurityAlert,
-    SecurityEvent, Severity, Statistics,
+    SecurityEvent, Severity, Statistics, StoredPage,
 };

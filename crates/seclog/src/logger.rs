@@ -11,7 +11,8 @@ use parking_lot::{Mutex, RwLock};
 use seclog_core::redact::Redactor;
 use seclog_core::validate::validate;
 use seclog_core::{
-    Cursor, EventFilter, EventInput, EventPage, SecurityEvent, Statistics, ValidationError,
+    Cursor, EventFilter, EventInput, EventPage, SecurityEvent, Statistics, StoredPage,
+    ValidationError,
 };
 use seclog_store::sqlite::{SqliteOptions, SqliteStore};
 use seclog_store::Store;
@@ -827,11 +828,32 @@ impl SecurityLogger {
             return Err(ValidationError::new("limit", "must be between 1 and 10000").into());
         }
         let cursor = cursor.map(Cursor::decode).transpose()?;
+        Ok(self.inner.store.query_events(&self.stored_filter(filter), cursor.as_ref(), limit)?)
+    }
+
+    /// Events matching `filter` in the order they were stored, for following what arrives
+    /// (`seclog tail`): with `after = None` the newest `limit`, else those stored after the
+    /// `position` of a previous page, oldest first (an imported batch of old events comes
+    /// after it too). What is committed now, without waiting for the queue.
+    pub fn events_in_stored_order(
+        &self,
+        filter: &EventFilter,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<StoredPage> {
+        if limit == 0 || limit > 10_000 {
+            return Err(ValidationError::new("limit", "must be between 1 and 10000").into());
+        }
+        Ok(self.inner.store.events_in_stored_order(&self.stored_filter(filter), after, limit)?)
+    }
+
+    /// `filter` as the store matches it: the session id hashed as it is stored.
+    fn stored_filter(&self, filter: &EventFilter) -> EventFilter {
         let mut filter = filter.clone();
         if let Some(s) = filter.session_id.take() {
             filter.session_id = Some(self.inner.redactor.hash_session_id(&s));
         }
-        Ok(self.inner.store.query_events(&filter, cursor.as_ref(), limit)?)
+        filter
     }
 
     /// One event by id.

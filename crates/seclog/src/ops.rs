@@ -3,7 +3,8 @@
 
 use std::collections::HashSet;
 
-use seclog_core::monitor::{Decision, DecisionType, Scope};
+use seclog_core::monitor::decision_match::canonical_value;
+use seclog_core::monitor::{Decision, DecisionMatch, DecisionType, Scope};
 use seclog_core::{
     AlertStatus, AlertTransition, EventAction, EventActionKind, EventFilter, EventStatus,
     Resolution, SecurityAlert, SecurityEvent, SuspiciousIp, ValidationError,
@@ -80,10 +81,8 @@ impl SecurityLogger {
     ) -> Result<Decision> {
         required("by", by)?;
         let now = self.now();
-        let value = match scope {
-            Scope::Ip => seclog_core::parse_ip("value", value)?.to_string(),
-            _ => value.trim().to_string(),
-        };
+        // Stored in canonical form, so lifting by value finds it (`lift_decisions`).
+        let value = canonical_value(scope, value)?;
         if let Some(d) = duration {
             if d <= Duration::ZERO {
                 return Err(ValidationError::new("duration", "must be positive").into());
@@ -116,6 +115,28 @@ impl SecurityLogger {
         let lifted = self.inner.store.delete_decision(id, self.now())?;
         self.inner.blocklist.remove(id);
         self.inner.feed.publish_deleted(id);
+        Ok(lifted)
+    }
+
+    /// Lifts every decision in force that `selection` selects (by scope and value, or the IP
+    /// and range decisions covering an address or network: CrowdSec's `cscli decisions delete
+    /// --ip|--range|--scope/--value`); they stay in the history. Returns the lifted decisions;
+    /// they no longer block from the moment this returns. An empty selection is refused.
+    pub fn lift_decisions(&self, selection: &DecisionMatch) -> Result<Vec<Decision>> {
+        if selection.is_empty() {
+            return Err(ValidationError::new(
+                "ip",
+                "select decisions by ip, range, scope or value",
+            )
+            .into());
+        }
+        // Decisions made by events still queued are stored first, so they are lifted too.
+        self.flush()?;
+        let lifted = self.inner.store.lift_decisions(selection, self.now())?;
+        for d in &lifted {
+            self.inner.blocklist.remove(&d.id);
+            self.inner.feed.publish_deleted(&d.id);
+        }
         Ok(lifted)
     }
 

@@ -188,6 +188,29 @@ fn ipv6_prefix_128_counts_and_blocks_each_address_apart() {
 }
 
 #[test]
+fn lifting_by_address_unblocks_it_at_once_whatever_blocked_it() {
+    let e = env();
+    for i in 0..5 {
+        e.logger.log_event(failure("2001:db8:7::1", "gina", i)).unwrap();
+    }
+    let net = e.logger.add_decision(Scope::Range, "2001:db8::/32", None, "r", "analyst").unwrap();
+    let other = e.logger.add_decision(Scope::Range, "2001:db8:9::/48", None, "r", "analyst");
+    let other = other.unwrap();
+    assert!(e.logger.check_ip(ip("2001:db8:7::1")).is_some());
+    let selection = seclog::core::monitor::DecisionMatch::from_params([("ip", "2001:db8:7::1")]);
+    let lifted = e.logger.lift_decisions(&selection.unwrap()).unwrap();
+    let mut values: Vec<&str> = lifted.iter().map(|d| d.value.as_str()).collect();
+    values.sort_unstable();
+    assert_eq!(values, ["2001:db8:7::/64", "2001:db8::/32"], "the rule's /64 and the /32");
+    assert!(e.logger.check_ip(ip("2001:db8:7::1")).is_none(), "no longer blocked");
+    assert!(e.logger.check_ip(ip("2001:db8:9::1")).is_some(), "other decisions stay");
+    let active: Vec<String> =
+        e.logger.decisions(false, 10).unwrap().into_iter().map(|d| d.id).collect();
+    assert_eq!(active, [other.id]);
+    assert!(e.logger.decisions(true, 10).unwrap().iter().any(|d| d.id == net.id));
+}
+
+#[test]
 fn repeat_offenders_get_longer_bans_and_bans_expire() {
     let e = env();
     for i in 0..5 {

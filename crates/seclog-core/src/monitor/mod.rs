@@ -4,6 +4,7 @@
 pub mod blocklist;
 pub mod cidr;
 pub mod decision;
+pub mod decision_match;
 mod dense;
 pub mod engine;
 pub mod ip_risk;
@@ -13,6 +14,7 @@ mod window;
 pub use blocklist::{BlockInfo, BlockList};
 pub use cidr::{CidrError, IpSet, V6Prefix};
 pub use decision::{block_key, Decision, DecisionError, DecisionType, EscalationPolicy, Scope};
+pub use decision_match::DecisionMatch;
 pub use engine::{Firing, RuleEngine};
 pub use ip_risk::{IpRiskConfig, IpRiskState, IpRiskTracker};
 pub use rules::{

@@ -2,8 +2,10 @@
 //! `seclog serve` over HTTP. Commands only see the [`Backend`] trait.
 
 use anyhow::bail;
-use seclog::core::monitor::{Decision, Rule};
-use seclog::core::{AlertStatus, EventPage, Resolution, SecurityAlert, Statistics, SuspiciousIp};
+use seclog::core::monitor::{Decision, DecisionMatch, Rule};
+use seclog::core::{
+    AlertStatus, EventPage, Resolution, SecurityAlert, Statistics, StoredPage, SuspiciousIp,
+};
 use seclog::{EventFilter, EventInput, LogError, SecurityLogger};
 
 pub(crate) mod remote;
@@ -45,6 +47,14 @@ pub(crate) trait Backend {
         cursor: Option<&str>,
         limit: usize,
     ) -> anyhow::Result<EventPage>;
+    /// Events matching `params` in the order they were stored: the newest `limit` (`after`
+    /// `None`), or those stored after a previous page's `position`, oldest first.
+    fn stored(
+        &self,
+        params: &Params,
+        after: Option<u64>,
+        limit: usize,
+    ) -> anyhow::Result<StoredPage>;
     /// Statistics.
     fn statistics(&self) -> anyhow::Result<Statistics>;
     /// Active decisions (`all`: with expired and lifted ones).
@@ -53,6 +63,9 @@ pub(crate) trait Backend {
     fn add_decision(&self, d: &NewDecision) -> anyhow::Result<Decision>;
     /// Lifts a decision; `None` when unknown.
     fn delete_decision(&self, id: &str) -> anyhow::Result<Option<Decision>>;
+    /// Lifts the decisions in force that `selection` (CrowdSec's `ip`, `range`, `scope`,
+    /// `value`, `type` parameters) selects; returns how many.
+    fn lift_decisions(&self, selection: &Params) -> anyhow::Result<u64>;
     /// Suspicious IPs.
     fn suspicious_ips(&self, blocked: bool, limit: usize) -> anyhow::Result<Vec<SuspiciousIp>>;
     /// Alerts, optionally of one status (`active`, `acknowledged`, `resolved`).
@@ -121,6 +134,15 @@ impl Backend for Local {
         Ok(self.0.query(&filter(params)?, cursor, limit)?)
     }
 
+    fn stored(
+        &self,
+        params: &Params,
+        after: Option<u64>,
+        limit: usize,
+    ) -> anyhow::Result<StoredPage> {
+        Ok(self.0.events_in_stored_order(&filter(params)?, after, limit)?)
+    }
+
     fn statistics(&self) -> anyhow::Result<Statistics> {
         Ok(self.0.get_statistics()?)
     }
@@ -132,12 +154,18 @@ impl Backend for Local {
     fn add_decision(&self, d: &NewDecision) -> anyhow::Result<Decision> {
         let duration =
             d.duration.as_deref().map(crate::cmd::decisions::parse_duration).transpose()?;
-        let scope = crate::cmd::decisions::parse_scope(&d.scope)?;
+        let scope = seclog::core::monitor::decision_match::parse_scope("scope", &d.scope)?;
         Ok(self.0.add_decision(scope, &d.value, duration, &d.reason, &d.by)?)
     }
 
     fn delete_decision(&self, id: &str) -> anyhow::Result<Option<Decision>> {
         Ok(self.0.delete_decision(id)?)
+    }
+
+    fn lift_decisions(&self, selection: &Params) -> anyhow::Result<u64> {
+        let selection =
+            DecisionMatch::from_params(selection.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+        Ok(self.0.lift_decisions(&selection)?.len() as u64)
     }
 
     fn suspicious_ips(&self, blocked: bool, limit: usize) -> anyhow::Result<Vec<SuspiciousIp>> {

@@ -7,7 +7,7 @@ use anyhow::{anyhow, bail, Context};
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::StatusCode;
 use seclog::core::monitor::{Decision, Rule};
-use seclog::core::{EventPage, SecurityAlert, Statistics, SuspiciousIp};
+use seclog::core::{EventPage, SecurityAlert, Statistics, StoredPage, SuspiciousIp};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
@@ -162,6 +162,20 @@ impl Backend for Remote {
         self.get("/v1/events", &q)
     }
 
+    fn stored(
+        &self,
+        params: &Params,
+        after: Option<u64>,
+        limit: usize,
+    ) -> anyhow::Result<StoredPage> {
+        let mut q = params.clone();
+        q.push(("limit".into(), limit.clamp(1, 1000).to_string()));
+        if let Some(a) = after {
+            q.push(("after".into(), a.to_string()));
+        }
+        self.get("/v1/events/feed", &q)
+    }
+
     fn statistics(&self) -> anyhow::Result<Statistics> {
         self.get("/v1/statistics", &[])
     }
@@ -182,6 +196,15 @@ impl Backend for Remote {
             Err(e) if e.downcast_ref::<NotFound>().is_some() => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    fn lift_decisions(&self, selection: &Params) -> anyhow::Result<u64> {
+        let req = self.client.delete(self.url("/v1/decisions")).query(selection);
+        let v: Value = self.send(req)?.json().context("unexpected answer from the server")?;
+        v["nbDeleted"]
+            .as_str()
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| anyhow!("unexpected answer from the server: {v}"))
     }
 
     fn suspicious_ips(&self, blocked: bool, limit: usize) -> anyhow::Result<Vec<SuspiciousIp>> {

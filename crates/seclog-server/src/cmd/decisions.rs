@@ -6,9 +6,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use seclog::core::monitor::{Rule, Scope};
 
-use crate::backend::{Backend, NewDecision};
-
-use crate::cli::{DecisionAction, DecisionsArgs, Format};
+use crate::backend::{Backend, NewDecision, Params};
+use crate::cli::{AddDecisionArgs, DecisionAction, DecisionsArgs, DeleteDecisionArgs, Format};
 use crate::output::{print_json, rfc3339};
 
 /// Parses `30s`, `15m`, `4h`, `7d`, `2w` (a bare number is seconds).
@@ -32,31 +31,68 @@ pub(crate) fn parse_duration(text: &str) -> anyhow::Result<time::Duration> {
     Ok(time::Duration::seconds(n.saturating_mul(secs)))
 }
 
-pub(crate) fn parse_scope(text: &str) -> anyhow::Result<Scope> {
-    Ok(match text {
-        "ip" => Scope::Ip,
-        "range" => Scope::Range,
-        "user" => Scope::User,
-        other => bail!("scope {other:?}: expected ip, range or user"),
-    })
+/// What `decisions add` blocks: `(scope, value)` from --ip, --range, --user or --value.
+fn add_target(a: &AddDecisionArgs) -> (String, String) {
+    match (&a.ip, &a.range, &a.user, &a.value) {
+        (Some(ip), _, _, _) => ("ip".into(), ip.clone()),
+        (_, Some(range), _, _) => ("range".into(), range.clone()),
+        (_, _, Some(user), _) => ("user".into(), user.clone()),
+        (_, _, _, value) => (a.scope.clone(), value.clone().unwrap_or_default()),
+    }
+}
+
+/// What `decisions delete` lifts by value, as CrowdSec's query parameters (`ip`, `range`,
+/// `scope`, `value`, `type`); empty when it lifts by id.
+pub(crate) fn delete_selection(a: &DeleteDecisionArgs) -> Params {
+    let mut p: Params = Vec::new();
+    if let Some(ip) = &a.ip {
+        p.push(("ip".into(), ip.clone()));
+    }
+    if let Some(range) = &a.range {
+        p.push(("range".into(), range.clone()));
+    }
+    if let Some(user) = &a.user {
+        p.push(("scope".into(), "user".into()));
+        p.push(("value".into(), user.clone()));
+    }
+    if let Some(value) = &a.value {
+        if let Some(scope) = &a.scope {
+            p.push(("scope".into(), scope.clone()));
+        }
+        p.push(("value".into(), value.clone()));
+    }
+    if !p.is_empty() {
+        if let Some(kind) = &a.kind {
+            p.push(("type".into(), kind.clone()));
+        }
+    }
+    p
 }
 
 pub(crate) fn run(backend: &dyn Backend, args: &DecisionsArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match &args.action {
-        Some(DecisionAction::Add { scope, value, duration, reason, by }) => {
+        Some(DecisionAction::Add(a)) => {
+            let (scope, value) = add_target(a);
             let d = backend.add_decision(&NewDecision {
-                scope: scope.clone(),
-                value: value.clone(),
-                duration: duration.clone(),
-                reason: reason.clone(),
-                by: by.clone(),
+                scope,
+                value,
+                duration: a.duration.clone(),
+                reason: a.reason.clone(),
+                by: a.by.clone(),
             })?;
             print_json(&mut out, &d)?;
         }
-        Some(DecisionAction::Delete { id }) => match backend.delete_decision(id)? {
-            Some(d) => print_json(&mut out, &d)?,
-            None => bail!("no decision with id {id}"),
+        Some(DecisionAction::Delete(a)) => match a.id.as_ref().or(a.id_flag.as_ref()) {
+            Some(id) => match backend.delete_decision(id)? {
+                Some(d) => print_json(&mut out, &d)?,
+                None => bail!("no decision with id {id}"),
+            },
+            None => {
+                let n = backend.lift_decisions(&delete_selection(a))?;
+                let s = if n == 1 { "" } else { "s" };
+                writeln!(out, "lifted {n} decision{s}")?;
+            }
         },
         None => {
             let list = backend.decisions(args.all, args.limit)?;

@@ -1,5 +1,6 @@
 //! `seclog purge --before DATE`.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -24,7 +25,12 @@ pub(crate) fn parse_date(text: &str) -> anyhow::Result<OffsetDateTime> {
 pub(crate) fn run(backend: &dyn Backend, before: &str) -> anyhow::Result<ExitCode> {
     let cutoff = parse_date(before).context("--before")?;
     let deleted = backend.purge_before(cutoff)?;
-    println!("deleted {deleted} events older than {}", cutoff.format(&Rfc3339)?);
+    // writeln!, not println!: a closed standard output is an error to return, not a panic.
+    writeln!(
+        std::io::stdout(),
+        "deleted {deleted} events older than {}",
+        cutoff.format(&Rfc3339)?
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,8 +1,12 @@
 //! `seclog tail`: follow new events live.
 //!
-//! Polls with `start_time` = the newest timestamp seen (inclusive) and skips the ids already
-//! printed at that timestamp. Events follow the order of their timestamps: an event logged
-//! later with a timestamp older than the newest one seen is not shown.
+//! By default events are shown as they are stored: each poll asks for what was stored after
+//! the position reached ([`Backend::stored`]), so an imported batch of old events shows up
+//! like live ones, in the order of storage.
+//!
+//! With `--by-event-time`, events follow their timestamps: polls use `start_time` = the newest
+//! timestamp seen (inclusive) and skip the ids already printed at that timestamp; an event
+//! logged later with a timestamp older than the newest one seen is not shown.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -67,7 +71,65 @@ fn print(out: &mut impl Write, format: Format, events: &[SecurityEvent]) -> anyh
     Ok(())
 }
 
+/// Events per page when following the order of storage.
+const PAGE: usize = 1000;
+
+/// Whether `--max` or `--timeout` says to stop.
+fn done(args: &TailArgs, printed: u64, started: Instant) -> bool {
+    args.max.is_some_and(|m| printed >= m)
+        || args.timeout.is_some_and(|t| started.elapsed() >= Duration::from_secs(t))
+}
+
+/// At most what `--max` still allows of `events`.
+fn within_max(args: &TailArgs, printed: u64, mut events: Vec<SecurityEvent>) -> Vec<SecurityEvent> {
+    if let Some(m) = args.max {
+        events.truncate(usize::try_from(m.saturating_sub(printed)).unwrap_or(usize::MAX));
+    }
+    events
+}
+
 pub(crate) fn run(backend: &dyn Backend, args: &TailArgs) -> anyhow::Result<ExitCode> {
+    if args.by_event_time {
+        return by_event_time(backend, args);
+    }
+    let base = filter_params(&args.filter)?;
+    let started = Instant::now();
+    let mut out = std::io::stdout().lock();
+    if args.format == Format::Table {
+        output::events_header(&mut out)?;
+    }
+    let recent = backend.stored(&base, None, args.lines.clamp(1, 1000))?;
+    let skip = recent.events.len().saturating_sub(args.lines);
+    print(&mut out, args.format, recent.events.get(skip..).unwrap_or_default())?;
+    if args.once {
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!("seclog: following new events");
+    let mut position = recent.position;
+    let mut printed = 0u64;
+    let interval = Duration::from_millis(args.interval_ms.max(10));
+    loop {
+        if done(args, printed, started) {
+            return Ok(ExitCode::SUCCESS);
+        }
+        std::thread::sleep(interval);
+        // Everything stored since the last poll, a page at a time.
+        loop {
+            let page = backend.stored(&base, Some(position), PAGE)?;
+            position = page.position;
+            let full = page.events.len() == PAGE;
+            let fresh = within_max(args, printed, page.events);
+            printed += fresh.len() as u64;
+            print(&mut out, args.format, &fresh)?;
+            if !full || args.max.is_some_and(|m| printed >= m) {
+                break;
+            }
+        }
+    }
+}
+
+/// `--by-event-time`: follows event timestamps.
+fn by_event_time(backend: &dyn Backend, args: &TailArgs) -> anyhow::Result<ExitCode> {
     let base = filter_params(&args.filter)?;
     let started = Instant::now();
     let mut out = std::io::stdout().lock();
@@ -86,9 +148,7 @@ pub(crate) fn run(backend: &dyn Backend, args: &TailArgs) -> anyhow::Result<Exit
     let mut printed = 0u64;
     let interval = Duration::from_millis(args.interval_ms.max(10));
     loop {
-        if args.max.is_some_and(|m| printed >= m)
-            || args.timeout.is_some_and(|t| started.elapsed() >= Duration::from_secs(t))
-        {
+        if done(args, printed, started) {
             return Ok(ExitCode::SUCCESS);
         }
         std::thread::sleep(interval);
@@ -107,10 +167,7 @@ pub(crate) fn run(backend: &dyn Backend, args: &TailArgs) -> anyhow::Result<Exit
                 break;
             }
         }
-        let mut fresh = pos.advance(batch);
-        if let Some(m) = args.max {
-            fresh.truncate(usize::try_from(m - printed).unwrap_or(usize::MAX));
-        }
+        let fresh = within_max(args, printed, pos.advance(batch));
         printed += fresh.len() as u64;
         print(&mut out, args.format, &fresh)?;
     }

@@ -1,5 +1,6 @@
 //! CrowdSec local API compatible decisions: `GET /v1/decisions`, the bouncer stream, and
-//! manual decisions (`POST`, `DELETE`).
+//! manual decisions (`POST`, `DELETE` by id, `DELETE` by value as CrowdSec's
+//! `DELETE /v1/decisions?ip=|range=|scope=&value=`).
 
 use std::collections::HashMap;
 
@@ -9,7 +10,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use parking_lot::Mutex;
-use seclog::core::monitor::{Decision, Scope};
+use seclog::core::monitor::decision_match::parse_scope;
+use seclog::core::monitor::{Decision, DecisionMatch, Scope};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -273,8 +275,8 @@ pub(crate) async fn add(
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let b: NewDecision = json_body(&headers, body, BODY_LIMIT).await?;
-    let scope = crate::cmd::decisions::parse_scope(&b.scope.to_ascii_lowercase())
-        .map_err(|e| ApiError::invalid("scope", e.to_string()))?;
+    let scope = parse_scope("scope", &b.scope)
+        .map_err(|v| ApiError::invalid(v.field.clone(), v.to_string()))?;
     let duration = b
         .duration
         .as_deref()
@@ -285,6 +287,38 @@ pub(crate) async fn add(
     let d = blocking(&st, move |l| Ok(l.add_decision(scope, &b.value, duration, &b.reason, &by)?))
         .await?;
     Ok((StatusCode::CREATED, Json(serde_json::to_value(d).map_err(|e| ApiError::internal(&e))?)))
+}
+
+/// CrowdSec's answer to a deletion: how many decisions were lifted, as a decimal string.
+#[derive(Serialize)]
+pub(crate) struct Deleted {
+    #[serde(rename = "nbDeleted")]
+    nb_deleted: String,
+}
+
+/// Lifts the decisions in force that cover `ip` or `range` (an IP decision on the address, a
+/// range containing it), or that have `scope` and/or `value`; CrowdSec's `DELETE
+/// /v1/decisions` (admin: in CrowdSec a machine's action, never a bouncer's). Lifted decisions
+/// stop blocking at once and are reported in the bouncer stream's `deleted`.
+#[utoipa::path(delete, path = "/v1/decisions", tag = "decisions",
+    params(("ip" = Option<String>, Query, description = "lift the decisions covering this IP"),
+           ("range" = Option<String>, Query, description = "lift the decisions covering this CIDR"),
+           ("scope" = Option<String>, Query, description = "Ip, Range or User"),
+           ("value" = Option<String>, Query, description = "exact value"),
+           ("type" = Option<String>, Query, description = "ban (the only type)"),
+           ("contains" = Option<bool>, Query, description = "true (the only mode)")),
+    responses((status = 200, description = "{\"nbDeleted\": \"N\"}"),
+              (status = 400, description = "no selection, or a bad or unknown parameter")))]
+pub(crate) async fn delete_matching(
+    State(st): State<AppState>,
+    _key: Admin,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Deleted>> {
+    let pairs = params(q.as_deref())?;
+    let selection = DecisionMatch::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|v| ApiError::invalid(v.field.clone(), v.to_string()))?;
+    let n = blocking(&st, move |l| Ok(l.lift_decisions(&selection)?.len())).await?;
+    Ok(Json(Deleted { nb_deleted: n.to_string() }))
 }
 
 /// Lifts a decision by its seclog id (or the integer id shown to bouncers) (admin).

@@ -167,6 +167,40 @@ pub(crate) async fn list_events(
     Ok(Json(json!({"events": page.events, "next_cursor": page.next_cursor})))
 }
 
+/// Events matching the filters in the order they were stored, to follow what arrives
+/// (`seclog tail`): `after` = the `position` of the previous answer (none: the newest
+/// `limit`), oldest first. An event stored later comes after `position`, whatever its
+/// timestamp (an imported batch of old events too).
+#[utoipa::path(get, path = "/v1/events/feed", tag = "events",
+    params(("after" = Option<u64>, Query, description = "position of the previous answer"),
+           ("limit" = Option<usize>, Query, description = "1..=1000, default 100")),
+    responses((status = 200, description = "{events, position}")))]
+pub(crate) async fn feed(
+    State(st): State<AppState>,
+    _key: Read,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let pairs = params(q.as_deref())?;
+    let mut limit = 100usize;
+    let mut after = None;
+    let mut rest = Vec::new();
+    for (k, v) in pairs {
+        match k.as_str() {
+            "limit" => limit = parse_limit(&v, 1000)?,
+            "after" => {
+                after = Some(v.trim().parse::<u64>().map_err(|_| {
+                    ApiError::invalid("after", "must be the position of a previous answer")
+                })?)
+            }
+            _ => rest.push((k, v)),
+        }
+    }
+    let filter = EventFilter::from_params(rest.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|e| ApiError::invalid(e.field.clone(), e.to_string()))?;
+    let page = blocking(&st, move |l| Ok(l.events_in_stored_order(&filter, after, limit)?)).await?;
+    Ok(Json(json!({"events": page.events, "position": page.position})))
+}
+
 /// Parses `limit` in `1..=max`.
 pub(crate) fn parse_limit(v: &str, max: usize) -> ApiResult<usize> {
     match v.trim().parse::<usize>() {

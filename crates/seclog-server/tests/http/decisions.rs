@@ -97,3 +97,51 @@ fn crowdsec_stream_sees_new_block_then_its_deletion_and_expiry() {
         403
     );
 }
+
+#[test]
+fn crowdsec_delete_by_value_unblocks_the_ip_in_the_engine_and_the_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(&dir.path().join("v.db"));
+    let admin = s.key().to_string();
+    let bouncer = s.create_key(&["bouncer"]);
+    let delete = |q: &str, key: &str| client().delete(s.url(q)).header("X-Api-Key", key).send();
+    // The default rule bans 203.0.113.7; a manual range covers it too, another does not.
+    for _ in 0..5 {
+        let r = s.post("/v1/events", &admin, &ev("auth_failure", "203.0.113.7")).send().unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    for net in ["203.0.113.0/24", "198.51.100.0/24"] {
+        let body = json!({"scope": "range", "value": net});
+        assert_eq!(s.post("/v1/decisions", &admin, &body).send().unwrap().status(), 201);
+    }
+    let startup: Value =
+        s.get("/v1/decisions/stream?startup=true", &bouncer).send().unwrap().json().unwrap();
+    assert_eq!(startup["new"].as_array().unwrap().len(), 3);
+    let blocks = |ip: &str| -> Value {
+        s.get(&format!("/v1/decisions?ip={ip}"), &bouncer).send().unwrap().json().unwrap()
+    };
+    assert!(blocks("203.0.113.7").is_array());
+
+    // A bouncer may not delete (in CrowdSec a machine's action); bad selections are 400s.
+    assert_eq!(delete("/v1/decisions?ip=203.0.113.7", &bouncer).unwrap().status(), 403);
+    for q in ["", "?ip=203.0.113", "?colour=red", "?ip=203.0.113.7&type=captcha"] {
+        let r = delete(&format!("/v1/decisions{q}"), &admin).unwrap();
+        assert_eq!(r.status(), 400, "{q}");
+    }
+
+    let r = delete("/v1/decisions?ip=203.0.113.7", &admin).unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().unwrap(), json!({"nbDeleted": "2"}), "the ban and the /24");
+    assert_eq!(blocks("203.0.113.7"), Value::Null, "the engine no longer blocks it");
+    assert!(blocks("198.51.100.1").is_array(), "the other range stays");
+    let inc: Value = s.get("/v1/decisions/stream", &bouncer).send().unwrap().json().unwrap();
+    let mut deleted: Vec<&str> =
+        inc["deleted"].as_array().unwrap().iter().map(|d| d["value"].as_str().unwrap()).collect();
+    deleted.sort_unstable();
+    assert_eq!(deleted, ["203.0.113.0/24", "203.0.113.7"], "{inc}");
+
+    let r = delete("/v1/decisions?scope=Range&value=198.51.100.0/24", &admin).unwrap();
+    assert_eq!(r.json::<Value>().unwrap(), json!({"nbDeleted": "1"}));
+    let r = delete("/v1/decisions?ip=203.0.113.7", &admin).unwrap();
+    assert_eq!(r.json::<Value>().unwrap(), json!({"nbDeleted": "0"}), "nothing left to lift");
+}

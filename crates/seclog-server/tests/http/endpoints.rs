@@ -376,3 +376,45 @@ fn oversized_post(url: &str, key: &str, len: usize) -> (String, String) {
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     (head.to_string(), body.to_string())
 }
+
+#[test]
+fn the_feed_lists_events_in_the_order_stored_after_a_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(&dir.path().join("f.db"));
+    let key = s.key().to_string();
+    let feed = |q: &str| -> Value {
+        let r = s.get(&format!("/v1/events/feed{q}"), &key).send().unwrap();
+        assert_eq!(r.status(), 200, "{q}");
+        r.json().unwrap()
+    };
+    assert_eq!(
+        s.post("/v1/events", &key, &ev("api_access", "192.0.2.1")).send().unwrap().status(),
+        201
+    );
+    let first = feed("?limit=10");
+    assert_eq!(first["events"].as_array().unwrap().len(), 1);
+    let position = first["position"].as_u64().unwrap();
+    // Old timestamps, stored later: after the position, in the order sent.
+    let old = |user: &str, ts: &str| json!({"event_type": "auth_failure", "user_id": user, "timestamp": ts});
+    let days_ago = |d: i64| {
+        (time::OffsetDateTime::now_utc() - time::Duration::days(d))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let batch = json!([old("u1", &days_ago(30)), old("u2", &days_ago(40))]);
+    let r = s.post("/v1/events/batch", &key, &batch).send().unwrap();
+    assert_eq!(r.status(), 200);
+    let next = feed(&format!("?after={position}&event_type=auth_failure"));
+    let users: Vec<&str> =
+        next["events"].as_array().unwrap().iter().map(|e| e["user_id"].as_str().unwrap()).collect();
+    assert_eq!(users, ["u1", "u2"]);
+    let end = next["position"].as_u64().unwrap();
+    assert!(end > position);
+    assert_eq!(feed(&format!("?after={end}"))["events"], json!([]));
+    for q in ["?after=soon", "?limit=0", "?colour=red"] {
+        let r = s.get(&format!("/v1/events/feed{q}"), &key).send().unwrap();
+        assert_eq!(r.status(), 400, "{q}");
+        let body: Value = r.json().unwrap();
+        error_code(&body);
+    }
+}

@@ -31,6 +31,7 @@ pub fn run_all(make: MakeStore<'_>) {
     round_trip(make);
     filters_match_oracle(make);
     pagination_walks_everything(make);
+    stored_order_follows_commits(make);
     duplicate_ids_roll_back(make);
     limits_are_checked(make);
     statistics(make);
@@ -85,6 +86,51 @@ pub fn round_trip(make: MakeStore<'_>) {
     assert_eq!(all, sorted_newest_first(vec![full, minimal, v4]));
     store.insert_events(&[]).unwrap();
     assert_eq!(store.count_events(&EventFilter::default()).unwrap(), 3);
+}
+
+/// `events_in_stored_order` lists events in commit order whatever their timestamps, and a
+/// follower that passes `position` back sees exactly what was committed since, page by page.
+pub fn stored_order_follows_commits(make: MakeStore<'_>) {
+    let store = make();
+    let all = EventFilter::default();
+    let empty = store.events_in_stored_order(&all, None, 10).unwrap();
+    assert!(empty.events.is_empty());
+    let at = |id: &str, days: i64, ty: EventType| {
+        SecurityEvent::new(id, ty, base_time() - Duration::days(days))
+    };
+    let ids = |p: &crate::StoredPage| -> Vec<String> {
+        p.events.iter().map(|e| e.event_id.clone()).collect()
+    };
+    store.insert_events(&[at("new", 0, EventType::ApiAccess)]).unwrap();
+    let first = store.events_in_stored_order(&all, None, 10).unwrap();
+    assert_eq!(ids(&first), ["new"]);
+    // Committed later with older timestamps: after the position all the same.
+    store
+        .insert_events(&[
+            at("old-1", 30, EventType::AuthFailure),
+            at("old-2", 40, EventType::ApiAccess),
+            at("old-3", 20, EventType::AuthFailure),
+        ])
+        .unwrap();
+    let next = store.events_in_stored_order(&all, Some(first.position), 10).unwrap();
+    assert_eq!(ids(&next), ["old-1", "old-2", "old-3"]);
+    assert!(store.events_in_stored_order(&all, Some(next.position), 10).unwrap().events.is_empty());
+    // Page by page: a full page continues after its last event.
+    let p1 = store.events_in_stored_order(&all, Some(first.position), 2).unwrap();
+    assert_eq!(ids(&p1), ["old-1", "old-2"]);
+    let p2 = store.events_in_stored_order(&all, Some(p1.position), 2).unwrap();
+    assert_eq!(ids(&p2), ["old-3"]);
+    assert_eq!(p2.position, next.position);
+    // Filters apply; skipped events still advance the position.
+    let failures = EventFilter { event_types: vec![EventType::AuthFailure], ..all.clone() };
+    let f = store.events_in_stored_order(&failures, Some(first.position), 10).unwrap();
+    assert_eq!(ids(&f), ["old-1", "old-3"]);
+    assert_eq!(f.position, next.position);
+    // Without `after`: the newest stored ones, oldest first.
+    let recent = store.events_in_stored_order(&all, None, 2).unwrap();
+    assert_eq!(ids(&recent), ["old-2", "old-3"]);
+    assert_eq!(recent.position, next.position);
+    assert!(matches!(store.events_in_stored_order(&all, None, 0), Err(StoreError::Invalid(_))));
 }
 
 /// Random filters return exactly the oracle's events, in order, and the same count.

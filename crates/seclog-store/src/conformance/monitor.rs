@@ -1,6 +1,6 @@
 //! Checks of decisions, event investigation trails, API keys and the parent-event filter.
 
-use seclog_core::monitor::{Decision, DecisionType, Scope};
+use seclog_core::monitor::{Decision, DecisionMatch, DecisionType, Scope};
 use seclog_core::{
     EventAction, EventActionKind, EventFilter, EventStatus, EventType, SecurityEvent,
 };
@@ -14,6 +14,7 @@ use crate::{ApiKeyRecord, StoreError};
 pub fn run_all(make: MakeStore<'_>) {
     decisions(make);
     decisions_changed_since(make);
+    lift_decisions_by_value(make);
     event_actions(make);
     event_actions_follow_purge(make);
     api_keys(make);
@@ -109,6 +110,78 @@ pub fn decisions(make: MakeStore<'_>) {
     assert_eq!(store.count_decisions_for("10.0.0.2").unwrap(), 1);
     assert_eq!(store.count_decisions_for("usér 😀").unwrap(), 1);
     assert_eq!(store.count_decisions_for("10.0.0.9").unwrap(), 0);
+}
+
+/// Lifting by value: `covering` selects the IP and range decisions containing the network,
+/// `scope`/`value` select exactly; only decisions in force are lifted, and the lift is a
+/// change seen by `decisions_changed_since`.
+pub fn lift_decisions_by_value(make: MakeStore<'_>) {
+    let store = make();
+    let range = |id: &str, value: &str, created: i64, until: Option<i64>| Decision {
+        scope: Scope::Range,
+        value: value.into(),
+        ..decision(id, "", created, until)
+    };
+    let user = |id: &str, value: &str, created: i64| Decision {
+        scope: Scope::User,
+        value: value.into(),
+        ..decision(id, "", created, None)
+    };
+    for d in [
+        decision("ip", "10.0.0.1", 1, None),
+        range("net24", "10.0.0.0/24", 2, Some(100)),
+        range("net8", "10.0.0.0/8", 3, None),
+        range("inside", "10.0.1.0/30", 4, None),
+        decision("other", "10.0.0.2", 5, None),
+        decision("expired", "10.0.0.1", 6, Some(7)),
+        Decision { deleted_at: Some(at(8)), ..decision("lifted", "10.0.0.1", 8, None) },
+        user("user", "10.0.0.1", 9),
+        range("v6", "2001:db8::/64", 10, None),
+    ] {
+        store.insert_decision(&d).unwrap();
+    }
+    let lift = |m: DecisionMatch, secs: i64| -> Vec<String> {
+        store.lift_decisions(&m, at(secs)).unwrap().into_iter().map(|d| d.id).collect()
+    };
+    let covering = |net: &str| DecisionMatch {
+        covering: Some(net.parse().unwrap()),
+        ..DecisionMatch::default()
+    };
+    assert!(matches!(
+        store.lift_decisions(&DecisionMatch::default(), at(20)),
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(lift(covering("10.0.0.0/16"), 20), ["net8"], "ranges containing the network");
+    assert_eq!(lift(covering("10.0.0.1/32"), 20), ["ip", "net24"], "its IP and ranges");
+    assert!(lift(covering("10.0.0.1/32"), 21).is_empty(), "already lifted: nothing to do");
+    let lifted = store.list_decisions(None, 100).unwrap();
+    let get = |id: &str| lifted.iter().find(|d| d.id == id).unwrap().clone();
+    assert_eq!(get("ip").deleted_at, Some(at(20)));
+    assert_eq!(get("net8").deleted_at, Some(at(20)));
+    assert_eq!(get("expired").deleted_at, None, "expired decisions are not lifted");
+    assert_eq!(get("lifted").deleted_at, Some(at(8)), "the first lift time is kept");
+    assert_eq!(get("user").deleted_at, None, "user decisions cover no address");
+    assert_eq!(get("inside").deleted_at, None, "a range inside the network does not cover it");
+    assert_eq!(get("other").deleted_at, None);
+    assert_eq!(
+        lift(covering("2001:db8::1/128"), 22),
+        ["v6"],
+        "an IPv6 address is covered by its /64"
+    );
+
+    let exact = |scope: Option<Scope>, value: &str| DecisionMatch {
+        scope,
+        value: Some(value.into()),
+        covering: None,
+    };
+    assert!(lift(exact(Some(Scope::Ip), "10.0.0.1"), 23).is_empty(), "a user is not an ip");
+    assert_eq!(lift(exact(Some(Scope::User), "10.0.0.1"), 23), ["user"]);
+    assert_eq!(lift(exact(None, "10.0.0.2"), 23), ["other"]);
+    let scope_only = DecisionMatch { scope: Some(Scope::Range), ..DecisionMatch::default() };
+    assert_eq!(lift(scope_only, 24), ["inside"]);
+    let changed: Vec<String> =
+        store.decisions_changed_since(at(22)).unwrap().into_iter().map(|d| d.id).collect();
+    assert_eq!(changed, ["other", "user", "inside"], "lifts are changes");
 }
 
 /// Changes since a time: creations and lifts strictly after it, oldest change first.

@@ -1,7 +1,10 @@
-//! Block decisions: insert, lift, active/history listings, changes since a time, counts.
+//! Block decisions: insert, lift (by id or by value), active/history listings, changes since a
+//! time, counts.
 
-use rusqlite::{params, Connection, Row};
-use seclog_core::monitor::Decision;
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, Row};
+use seclog_core::monitor::decision_match::covering_values;
+use seclog_core::monitor::{Decision, DecisionMatch, Scope};
 use time::OffsetDateTime;
 
 use super::codec::{
@@ -97,6 +100,61 @@ pub(crate) fn delete_decision(
     .and_then(|mut s| s.execute(params![id, text, ts]))
     .map_err(|e| db_err("lift decision", e))?;
     get_decision(conn, id)
+}
+
+/// Lifts the decisions in force at `at` that `m` selects; returns them, oldest first.
+///
+/// One `UPDATE ... RETURNING`: `value = ?` or `value IN (the values that can cover the
+/// network)` goes through the `value` index, whatever the number of decisions.
+pub(crate) fn lift_matching(
+    conn: &Connection,
+    m: &DecisionMatch,
+    at: OffsetDateTime,
+) -> Result<Vec<Decision>> {
+    if m.is_empty() {
+        return Err(StoreError::Invalid(
+            "an empty decision selection would lift every decision".into(),
+        ));
+    }
+    let (text, ts) = (to_rfc3339(at, "at")?, to_nanos(at, "at")?);
+    let mut clauses =
+        vec!["deleted_ts IS NULL AND (until_ts IS NULL OR until_ts > ?3)".to_string()];
+    let mut p: Vec<Value> = vec![Value::Text(text), Value::Integer(ts), Value::Integer(ts)];
+    if let Some(scope) = m.scope {
+        clauses.push(format!("scope = ?{}", p.len() + 1));
+        p.push(Value::Text(serde_name(&scope, "scope")?));
+    }
+    if let Some(v) = &m.value {
+        clauses.push(format!("value = ?{}", p.len() + 1));
+        p.push(Value::Text(v.clone()));
+    }
+    if let Some(net) = m.covering {
+        let first = p.len() + 1;
+        let values = covering_values(net);
+        let slots: Vec<String> = (first..first + values.len()).map(|i| format!("?{i}")).collect();
+        p.extend(values.into_iter().map(Value::Text));
+        clauses.push(format!(
+            "scope IN (?{a}, ?{b}) AND value IN ({})",
+            slots.join(", "),
+            a = p.len() + 1,
+            b = p.len() + 2
+        ));
+        p.push(Value::Text(serde_name(&Scope::Ip, "scope")?));
+        p.push(Value::Text(serde_name(&Scope::Range, "scope")?));
+    }
+    let sql = format!(
+        "UPDATE decisions SET deleted_at = ?1, deleted_ts = ?2 WHERE {} RETURNING {COLS}",
+        clauses.join(" AND ")
+    );
+    let mut stmt = conn.prepare(&sql).map_err(|e| db_err("prepare lift decisions", e))?;
+    let mut rows =
+        stmt.query(params_from_iter(p.iter())).map_err(|e| db_err("lift decisions", e))?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(|e| db_err("lift decisions", e))? {
+        out.push(decision_from_row(r)?);
+    }
+    out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    Ok(out)
 }
 
 /// Decisions newest first: those active at `active_at`, or all.

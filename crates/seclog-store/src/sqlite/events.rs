@@ -2,7 +2,7 @@
 
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, TransactionBehavior};
-use seclog_core::{Cursor, EventFilter, EventPage, SecurityEvent};
+use seclog_core::{Cursor, EventFilter, EventPage, SecurityEvent, StoredPage};
 use time::OffsetDateTime;
 
 use super::bind::RowBinder;
@@ -374,6 +374,59 @@ pub(crate) fn query_events(
     }
     let next_cursor = if more { events.last().map(|e| Cursor::after(e).encode()) } else { None };
     Ok(EventPage { events, next_cursor })
+}
+
+/// Events matching `filter` in rowid order: the order of their commits, as each insert takes
+/// a rowid above every committed one (see [`crate::Store::events_in_stored_order`]).
+///
+/// The newest rowid is read first and bounds the listing, so the position returned is exact
+/// even though the two statements may see different snapshots: rows committed in between get
+/// higher rowids and are left for the next call. SQLite reuses the highest rowid when its row
+/// is deleted; only a purge of the newest-stored events can therefore hide an event stored
+/// right after it from a follower.
+pub(crate) fn in_stored_order(
+    conn: &Connection,
+    filter: &EventFilter,
+    after: Option<u64>,
+    limit: usize,
+) -> Result<StoredPage> {
+    let limit_i = check_limit(limit)?;
+    let top: i64 = conn
+        .prepare_cached("SELECT COALESCE(MAX(rowid), 0) FROM security_events")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .map_err(|e| db_err("read the newest position", e))?;
+    let mut w = build_where(filter);
+    w.clauses.push("rowid <= ?".into());
+    w.params.push(Value::Integer(top));
+    if let Some(a) = after {
+        w.clauses.push("rowid > ?".into());
+        w.params.push(Value::Integer(i64::try_from(a).unwrap_or(i64::MAX)));
+    }
+    w.params.push(Value::Integer(limit_i));
+    let order = if after.is_some() { "ASC" } else { "DESC" };
+    let sql = format!(
+        "SELECT {SELECT_COLS}, rowid FROM security_events{} ORDER BY rowid {order} LIMIT ?",
+        w.sql()
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(|e| db_err("prepare stored order", e))?;
+    let mut rows =
+        stmt.query(params_from_iter(w.params.iter())).map_err(|e| db_err("query events", e))?;
+    let mut events = Vec::with_capacity(limit.min(1024));
+    let mut last = top;
+    while let Some(r) = rows.next().map_err(|e| db_err("query events", e))? {
+        // The rowid follows the SELECT_COLS columns.
+        last = r.get(26).map_err(|e| db_err("read event", e))?;
+        events.push(event_from_row(r)?);
+    }
+    let position = match after {
+        Some(_) if events.len() == limit => last,
+        Some(_) => top,
+        None => {
+            events.reverse();
+            top
+        }
+    };
+    Ok(StoredPage { events, position: u64::try_from(position).unwrap_or(0) })
 }
 
 /// Number of events matching `filter`.

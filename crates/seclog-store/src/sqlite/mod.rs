@@ -31,10 +31,10 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};
-use seclog_core::monitor::Decision;
+use seclog_core::monitor::{Decision, DecisionMatch};
 use seclog_core::{
     AlertStatus, Cursor, EventAction, EventFilter, EventPage, SecurityAlert, SecurityEvent,
-    Statistics, SuspiciousIp,
+    Statistics, StoredPage, SuspiciousIp,
 };
 use time::OffsetDateTime;
 
@@ -220,6 +220,15 @@ impl Store for SqliteStore {
         self.read(|c| events::query_events(c, filter, cursor, limit))
     }
 
+    fn events_in_stored_order(
+        &self,
+        filter: &EventFilter,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<StoredPage> {
+        self.read(|c| events::in_stored_order(c, filter, after, limit))
+    }
+
     fn count_events(&self, filter: &EventFilter) -> Result<u64> {
         self.read(|c| events::count_events(c, filter))
     }
@@ -293,6 +302,14 @@ impl Store for SqliteStore {
 
     fn delete_decision(&self, id: &str, at: OffsetDateTime) -> Result<Option<Decision>> {
         decisions::delete_decision(&self.writer.lock(), id, at)
+    }
+
+    fn lift_decisions(
+        &self,
+        selection: &DecisionMatch,
+        at: OffsetDateTime,
+    ) -> Result<Vec<Decision>> {
+        decisions::lift_matching(&self.writer.lock(), selection, at)
     }
 
     fn list_decisions(

@@ -58,6 +58,14 @@ impl seclog_store::Store for GatedStore {
     ) -> seclog_store::Result<EventPage> {
         self.inner.query_events(f, c, l)
     }
+    fn events_in_stored_order(
+        &self,
+        f: &EventFilter,
+        after: Option<u64>,
+        l: usize,
+    ) -> seclog_store::Result<seclog::core::StoredPage> {
+        self.inner.events_in_stored_order(f, after, l)
+    }
     fn count_events(&self, f: &EventFilter) -> seclog_store::Result<u64> {
         self.inner.count_events(f)
     }
@@ -106,6 +114,13 @@ impl seclog_store::Store for GatedStore {
         at: time::OffsetDateTime,
     ) -> seclog_store::Result<Option<Decision>> {
         self.inner.delete_decision(id, at)
+    }
+    fn lift_decisions(
+        &self,
+        m: &seclog::core::monitor::DecisionMatch,
+        at: time::OffsetDateTime,
+    ) -> seclog_store::Result<Vec<Decision>> {
+        self.inner.lift_decisions(m, at)
     }
     fn list_decisions(
         &self,
