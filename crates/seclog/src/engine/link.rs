@@ -36,6 +36,8 @@ use crate::logger::SecurityLogger;
 const BATCH: usize = 1_000;
 /// Longest wait between two attempts to reach the engine.
 const MAX_BACKOFF: Duration = Duration::from_millis(500);
+/// How long an event a rule counts waits for an engine when none answers.
+const FAILOVER_WAIT: Duration = Duration::from_secs(2);
 /// How long a judged event waits for its decisions to reach this process's block list.
 const DECISION_WAIT: Duration = Duration::from_millis(100);
 
@@ -404,22 +406,17 @@ async fn send_loop(shared: &Shared, mut jobs: mpsc::Receiver<Job>) {
             }
             Job::Events { events, reply: Some(reply) } => {
                 // What was queued before goes first: the engine sees events in order.
-                let sent = if drain(&mut conn, shared, &mut pending).await {
-                    match post(&mut conn, shared, &events).await {
-                        Ok(answer) => {
-                            sent_ok(shared, events.len());
-                            reached(shared, true);
-                            Sent::Judged(answer)
-                        }
-                        Err(_) => {
-                            push(shared, &mut pending, events);
-                            reached(shared, false);
-                            Sent::Buffered
-                        }
+                let sent = match judge(&mut conn, shared, &mut pending, &events).await {
+                    Some(answer) => {
+                        sent_ok(shared, events.len());
+                        reached(shared, true);
+                        Sent::Judged(answer)
                     }
-                } else {
-                    push(shared, &mut pending, events);
-                    Sent::Buffered
+                    None => {
+                        push(shared, &mut pending, events);
+                        reached(shared, false);
+                        Sent::Buffered
+                    }
                 };
                 let _ = reply.send(sent);
             }
@@ -440,6 +437,41 @@ async fn send_loop(shared: &Shared, mut jobs: mpsc::Receiver<Job>) {
             .buffered
             .fetch_sub(n.min(shared.buffered.load(Ordering::Relaxed)), Ordering::Relaxed);
         tracing::error!(events = n, "closing with events the engine never took: they are lost");
+    }
+}
+
+/// Sends events a rule counts, after what is buffered. While no engine answers it keeps
+/// trying (taking the engine over when its lock is free) for up to [`FAILOVER_WAIT`]: an
+/// engine that exits or dies is replaced within that, and an event judged by the new engine
+/// counts as exactly as before. `None`: still no engine (the caller buffers the events).
+/// When the link was already down, it tries once.
+async fn judge(
+    conn: &mut Option<Conn>,
+    shared: &Shared,
+    pending: &mut VecDeque<EventInput>,
+    events: &[EventInput],
+) -> Option<BatchAnswer> {
+    // Patient only when the engine was there a moment ago (a failover is under way); a link
+    // already known to be down tries once, so that the caller is not held up each time.
+    let patient = shared.connected.load(Ordering::Relaxed);
+    let deadline =
+        tokio::time::Instant::now() + if patient { FAILOVER_WAIT } else { Duration::ZERO };
+    let mut pause = Duration::from_millis(2);
+    loop {
+        // What was queued before goes first: the engine sees events in order.
+        if drain(conn, shared, pending).await {
+            if let Ok(answer) = post(conn, shared, events).await {
+                return Some(answer);
+            }
+            if shared.promote() {
+                continue;
+            }
+        }
+        if tokio::time::Instant::now() + pause > deadline {
+            return None;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(50));
     }
 }
 
