@@ -63,7 +63,7 @@ pub(crate) struct Inner {
     /// The election lock (role `Engine`).
     lock: Mutex<Option<EngineLock>>,
     /// The link to another process's engine (role `Client`).
-    link: Option<Link>,
+    pub(crate) link: Option<Link>,
     /// In a child made by `fork`: the logger the child uses instead of this one.
     child: Mutex<Option<SecurityLogger>>,
 }

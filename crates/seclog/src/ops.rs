@@ -80,6 +80,9 @@ impl SecurityLogger {
         by: &str,
     ) -> Result<Decision> {
         required("by", by)?;
+        if let Some(link) = &self.inner.link {
+            return crate::engine::ops::add_decision(link, scope, value, duration, reason, by);
+        }
         let now = self.now();
         // Stored in canonical form, so lifting by value finds it (`lift_decisions`).
         let value = canonical_value(scope, value)?;
@@ -111,6 +114,9 @@ impl SecurityLogger {
 
     /// Lifts a decision (it stays in the history). Returns it, or `None` for an unknown id.
     pub fn delete_decision(&self, id: &str) -> Result<Option<Decision>> {
+        if let Some(link) = &self.inner.link {
+            return crate::engine::ops::delete_decision(link, id);
+        }
         self.flush()?;
         let lifted = self.inner.store.delete_decision(id, self.now())?;
         self.inner.blocklist.remove(id);
@@ -129,6 +135,9 @@ impl SecurityLogger {
                 "select decisions by ip, range, scope or value",
             )
             .into());
+        }
+        if let Some(link) = &self.inner.link {
+            return crate::engine::ops::lift_decisions(link, selection);
         }
         // Decisions made by events still queued are stored first, so they are lifted too.
         self.flush()?;

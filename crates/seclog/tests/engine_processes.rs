@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use seclog::core::monitor::{DecisionMatch, Scope};
 use seclog::{Config, EventFilter, EventInput, Role, SecurityLogger};
 
 const CHILD_ENV: &str = "SECLOG_TEST_ENGINE_CHILD_DB";
@@ -58,6 +59,14 @@ fn child_process() {
                     logger.check_ip(ip).is_some(),
                     start.elapsed().as_micros()
                 ));
+            }
+            ["add", ip] => {
+                let d = logger.add_decision(Scope::Ip, ip, None, "by hand", "ops").unwrap();
+                answer(d.id);
+            }
+            ["lift", ip] => {
+                let m = DecisionMatch::from_params([("ip", *ip)]).unwrap();
+                answer(logger.lift_decisions(&m).unwrap().len().to_string());
             }
             ["flush"] => {
                 logger.flush().unwrap();
@@ -180,4 +189,26 @@ fn a_client_takes_the_engine_over_when_the_engine_dies_and_keeps_its_windows() {
     client.flush().unwrap();
     assert_eq!(stored_from(&client, ip), 5, "{:?}", client.link_status());
     client.close();
+}
+
+#[test]
+fn a_decision_added_in_a_client_is_enforced_by_the_engine_and_the_other_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ops.db");
+    let engine = SecurityLogger::new(config(&db)).unwrap();
+    let (mut a, mut b) = (Peer::start(&db), Peer::start(&db));
+    assert_eq!((a.ask("role"), b.ask("role")), ("Client".to_string(), "Client".to_string()));
+    b.ask("flush");
+    let ip = "198.51.100.21";
+    let id = a.ask(&format!("add {ip}"));
+    let held = engine.check_ip(ip.parse().unwrap()).expect("the engine enforces it at once");
+    assert_eq!(held.decision.id, id);
+    let seen = b.ask(&format!("wait {ip} 50"));
+    assert!(seen.starts_with("true "), "another client within 50 ms: {seen}");
+    assert_eq!(engine.decisions(false, 10).unwrap().len(), 1, "stored once, by the engine");
+    assert_eq!(a.ask(&format!("lift {ip}")), "1");
+    assert!(engine.check_ip(ip.parse().unwrap()).is_none(), "lifted in the engine at once");
+    a.quit();
+    b.quit();
+    engine.close();
 }

@@ -23,8 +23,8 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::feed::DecisionFeed;
 use super::wire::{
-    Accepted, BatchAnswer, ItemError, Rejected, WatchMessage, BATCH_PATH, HEALTH_PATH,
-    MAX_BATCH_BYTES, MAX_BATCH_ITEMS, WATCH_PATH,
+    parse_secs, Accepted, BatchAnswer, ItemError, Lifted, NewDecision, Rejected, WatchMessage,
+    BATCH_PATH, DECISIONS_PATH, HEALTH_PATH, MAX_BATCH_BYTES, MAX_BATCH_ITEMS, WATCH_PATH,
 };
 use crate::error::LogError;
 use crate::logger::{Inner, SecurityLogger};
@@ -186,6 +186,11 @@ async fn handle(req: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Response<Answer
     Ok(match (req.method().clone(), path.as_str()) {
         (Method::POST, BATCH_PATH) => ingest(req, &ctx).await,
         (Method::GET, WATCH_PATH) => watch(&ctx),
+        (Method::POST, DECISIONS_PATH) | (Method::DELETE, _)
+            if path == DECISIONS_PATH || path.starts_with("/v1/decisions/") =>
+        {
+            decisions(req, &ctx).await
+        }
         (Method::GET, HEALTH_PATH) => json(
             StatusCode::OK,
             &serde_json::json!({ "status": "ok", "role": "engine", "pid": std::process::id() }),
@@ -286,6 +291,72 @@ fn judge(
     answer.rejected.sort_unstable_by_key(|r| r.index);
     answer.decision_seq = feed.seq();
     Ok(answer)
+}
+
+/// Decisions by hand from a client process, carried out by the engine (so that its block
+/// list and every watch stream see them).
+async fn decisions(req: Request<Incoming>, ctx: &Ctx) -> Response<Answer> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let body = match Limited::new(req.into_body(), 64 * 1024).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return error(StatusCode::PAYLOAD_TOO_LARGE, "body", e.to_string()),
+    };
+    let Some(inner) = ctx.logger.upgrade() else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "closed", "the engine is closing");
+    };
+    let logger = SecurityLogger { inner };
+    let done = tokio::task::spawn_blocking(move || -> Result<Response<Answer>, LogError> {
+        if method == Method::POST {
+            let d: NewDecision = serde_json::from_slice(&body).map_err(|e| {
+                seclog_core::ValidationError::new("body", format!("not a decision: {e}"))
+            })?;
+            let duration = match d.duration.as_deref() {
+                None => None,
+                Some(t) => Some(time::Duration::seconds(parse_secs(t).ok_or_else(|| {
+                    seclog_core::ValidationError::new(
+                        "duration",
+                        format!("{t:?} is not <seconds>s"),
+                    )
+                })?)),
+            };
+            let made = logger.add_decision(d.scope, &d.value, duration, &d.reason, &d.by)?;
+            return Ok(json(StatusCode::CREATED, &made));
+        }
+        if let Some(id) = path.strip_prefix("/v1/decisions/") {
+            return Ok(match logger.delete_decision(id)? {
+                Some(d) => json(StatusCode::OK, &d),
+                None => error(StatusCode::NOT_FOUND, "not_found", format!("no decision {id}")),
+            });
+        }
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for p in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            let v = super::wire::decode_query_value(v).ok_or_else(|| {
+                seclog_core::ValidationError::new(k, "not valid percent-encoding")
+            })?;
+            pairs.push((k.to_string(), v));
+        }
+        let selection = seclog_core::monitor::DecisionMatch::from_params(
+            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )?;
+        let lifted = logger.lift_decisions(&selection)?;
+        Ok(json(
+            StatusCode::OK,
+            &Lifted { nb_deleted: lifted.len().to_string(), decisions: lifted },
+        ))
+    })
+    .await;
+    match done {
+        Ok(Ok(r)) => r,
+        Ok(Err(LogError::Invalid(v))) => json(
+            StatusCode::BAD_REQUEST,
+            &serde_json::json!({ "error": "invalid", "field": v.field, "message": v.message }),
+        ),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
 }
 
 fn line(message: &WatchMessage) -> Bytes {

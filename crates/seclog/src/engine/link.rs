@@ -47,6 +47,13 @@ enum Job {
     Events { events: Vec<EventInput>, reply: Option<std::sync::mpsc::SyncSender<Sent>> },
     /// Answer once everything queued before is sent (or buffered: the engine is away).
     Flush(std::sync::mpsc::SyncSender<()>),
+    /// One request of an operator action, after everything queued before.
+    Call {
+        method: Method,
+        path: String,
+        body: Bytes,
+        reply: std::sync::mpsc::SyncSender<std::io::Result<(StatusCode, Bytes)>>,
+    },
 }
 
 /// The outcome of a judged send.
@@ -184,6 +191,23 @@ impl Link {
         self.send_job(Job::Flush(reply), true)?;
         let ms = self.shared.config.durable_timeout_ms;
         done.recv_timeout(Duration::from_millis(ms)).map_err(|_| LogError::CommitTimeout(ms))
+    }
+
+    /// Sends one request to the engine (an operator action: decisions by hand) after what is
+    /// queued, and returns its status and body. An error when no engine answers.
+    pub(crate) fn call(
+        &self,
+        method: Method,
+        path: String,
+        body: Vec<u8>,
+    ) -> Result<(StatusCode, Bytes)> {
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        self.send_job(Job::Call { method, path, body: Bytes::from(body), reply }, true)?;
+        let ms = self.shared.config.durable_timeout_ms;
+        answer
+            .recv_timeout(Duration::from_millis(ms))
+            .map_err(|_| LogError::CommitTimeout(ms))?
+            .map_err(|e| LogError::Io(format!("the engine did not answer: {e}")))
     }
 
     /// How the link stands.
@@ -332,26 +356,36 @@ async fn post(
     shared: &Shared,
     events: &[EventInput],
 ) -> std::io::Result<BatchAnswer> {
+    let body = Bytes::from(serde_json::to_vec(events).map_err(std::io::Error::other)?);
+    let (status, bytes) = call(conn, shared, Method::POST, BATCH_PATH, body).await?;
+    if status != StatusCode::OK {
+        return Err(std::io::Error::other(format!(
+            "engine answered {status}: {}",
+            String::from_utf8_lossy(&bytes)
+        )));
+    }
+    serde_json::from_slice::<BatchAnswer>(&bytes).map_err(std::io::Error::other)
+}
+
+/// One request and its whole answer.
+async fn call(
+    conn: &mut Option<Conn>,
+    shared: &Shared,
+    method: Method,
+    path: &str,
+    body: Bytes,
+) -> std::io::Result<(StatusCode, Bytes)> {
     if conn.as_ref().is_none_or(|c| c.is_closed()) {
         *conn = Some(connect(&shared.socket).await?);
     }
     let Some(c) = conn.as_mut() else { return Err(std::io::Error::other("no connection")) };
-    let body = Bytes::from(serde_json::to_vec(events).map_err(std::io::Error::other)?);
     let result = async {
         c.ready().await.map_err(std::io::Error::other)?;
-        let resp = c
-            .send_request(request(Method::POST, BATCH_PATH, body)?)
-            .await
-            .map_err(std::io::Error::other)?;
+        let resp =
+            c.send_request(request(method, path, body)?).await.map_err(std::io::Error::other)?;
         let status = resp.status();
         let bytes = resp.into_body().collect().await.map_err(std::io::Error::other)?.to_bytes();
-        if status != StatusCode::OK {
-            return Err(std::io::Error::other(format!(
-                "engine answered {status}: {}",
-                String::from_utf8_lossy(&bytes)
-            )));
-        }
-        serde_json::from_slice::<BatchAnswer>(&bytes).map_err(std::io::Error::other)
+        Ok((status, bytes))
     }
     .await;
     if result.is_err() {
@@ -387,6 +421,14 @@ async fn send_loop(shared: &Shared, mut jobs: mpsc::Receiver<Job>) {
             Job::Flush(reply) => {
                 drain(&mut conn, shared, &mut pending).await;
                 let _ = reply.send(());
+            }
+            Job::Call { method, path, body, reply } => {
+                let answer = if drain(&mut conn, shared, &mut pending).await {
+                    call(&mut conn, shared, method, &path, body).await
+                } else {
+                    Err(std::io::Error::other("the engine is unreachable"))
+                };
+                let _ = reply.send(answer);
             }
             Job::Events { events, reply: None } => {
                 push(shared, &mut pending, events);

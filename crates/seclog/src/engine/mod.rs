@@ -28,6 +28,7 @@ pub(crate) mod feed;
 pub(crate) mod host;
 pub(crate) mod link;
 pub(crate) mod lock;
+pub(crate) mod ops;
 pub(crate) mod replay;
 pub(crate) mod wire;
 

@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 pub(crate) const BATCH_PATH: &str = "/v1/events/batch";
 /// The route of the decisions watch stream.
 pub(crate) const WATCH_PATH: &str = "/v1/decisions/watch";
+/// The routes of decisions by hand (`POST`; `DELETE` with CrowdSec's `ip`, `range`, `scope`,
+/// `value` parameters; `DELETE {DECISIONS_PATH}/{id}`).
+pub(crate) const DECISIONS_PATH: &str = "/v1/decisions";
 /// The route that tells who answers.
 pub(crate) const HEALTH_PATH: &str = "/health";
 /// Most events in one batch request.
@@ -79,5 +82,91 @@ impl WatchMessage {
             | WatchMessage::New { seq, .. }
             | WatchMessage::Deleted { seq, .. } => *seq,
         }
+    }
+}
+
+/// The body of `POST /v1/decisions` (the server's shape; `duration` in seconds as `"<n>s"`).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewDecision {
+    pub(crate) scope: seclog_core::monitor::Scope,
+    pub(crate) value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) duration: Option<String>,
+    pub(crate) reason: String,
+    pub(crate) by: String,
+}
+
+/// The answer of `DELETE /v1/decisions?...`: CrowdSec's count, and the decisions lifted.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Lifted {
+    #[serde(rename = "nbDeleted")]
+    pub(crate) nb_deleted: String,
+    #[serde(default)]
+    pub(crate) decisions: Vec<Decision>,
+}
+
+/// `"<n>s"` as seconds.
+pub(crate) fn parse_secs(text: &str) -> Option<i64> {
+    text.strip_suffix('s')?.parse().ok().filter(|s: &i64| *s > 0)
+}
+
+/// Percent-encodes a query value (every byte but the unreserved ones).
+pub(crate) fn encode_query_value(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Decodes a percent-encoded query value (`+` is a space); `None` when it is not valid
+/// percent-encoding of UTF-8.
+pub(crate) fn decode_query_value(v: &str) -> Option<String> {
+    let bytes = v.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn query_values_round_trip(v in ".{0,40}") {
+            prop_assert_eq!(decode_query_value(&encode_query_value(&v)), Some(v));
+        }
+    }
+
+    #[test]
+    fn bad_percent_encoding_is_refused() {
+        assert_eq!(decode_query_value("%zz"), None);
+        assert_eq!(decode_query_value("%4"), None);
+        assert_eq!(decode_query_value("2001%3Adb8%3A%3A%2F64").unwrap(), "2001:db8::/64");
     }
 }
