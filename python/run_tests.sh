@@ -12,7 +12,7 @@ fi
 "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 # --force-reinstall: always test the current sources (the version number does not change).
 "$venv/bin/python" -m pip install -q --force-reinstall --no-deps "$here"
-"$venv/bin/python" -m pip install -q pytest flask
+"$venv/bin/python" -m pip install -q pytest flask gunicorn
 
 cd "$here"
 set +e
