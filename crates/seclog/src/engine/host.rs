@@ -235,6 +235,13 @@ fn judge(
     feed: &DecisionFeed,
     body: &[u8],
 ) -> Result<BatchAnswer, Refusal> {
+    // Usually every item is an event: one pass. Otherwise item by item, so that each bad one
+    // is refused in its place.
+    if let Ok(inputs) = serde_json::from_slice::<Vec<EventInput>>(body) {
+        if inputs.len() <= MAX_BATCH_ITEMS {
+            return judge_inputs(logger, feed, BatchAnswer::default(), (0..inputs.len()).collect(), inputs);
+        }
+    }
     let items: Vec<serde_json::Value> = serde_json::from_slice(body).map_err(|e| Refusal {
         status: StatusCode::BAD_REQUEST,
         code: "malformed_json",
@@ -262,6 +269,17 @@ fn judge(
             }),
         }
     }
+    judge_inputs(logger, feed, answer, indexes, inputs)
+}
+
+/// Judges and stores the parsed items (`indexes`: their places in the request).
+fn judge_inputs(
+    logger: &SecurityLogger,
+    feed: &DecisionFeed,
+    mut answer: BatchAnswer,
+    indexes: Vec<usize>,
+    inputs: Vec<EventInput>,
+) -> Result<BatchAnswer, Refusal> {
     let results = logger.log_events_durable(inputs).map_err(|e| {
         let status = match e {
             LogError::QueueFull | LogError::CommitTimeout(_) | LogError::Closed => {

@@ -33,7 +33,7 @@ use crate::error::{LogError, Result};
 use crate::logger::SecurityLogger;
 
 /// Most events in one request.
-const BATCH: usize = 1_000;
+const BATCH: usize = 5_000;
 /// Longest wait between two attempts to reach the engine.
 const MAX_BACKOFF: Duration = Duration::from_millis(500);
 /// How long an event a rule counts waits for an engine when none answers.
