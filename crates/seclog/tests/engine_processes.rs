@@ -68,6 +68,25 @@ fn child_process() {
                 let m = DecisionMatch::from_params([("ip", *ip)]).unwrap();
                 answer(logger.lift_decisions(&m).unwrap().len().to_string());
             }
+            ["load", c] => {
+                // 40 addresses of this client reach the threshold, among 500 events no rule
+                // counts; returns once everything is sent.
+                let c: u8 = c.parse().unwrap();
+                for i in 0..700u32 {
+                    let input = if i % 7 < 2 {
+                        let k = i / 7 * 2 + i % 7;
+                        failure(&format!("100.{c}.{}.1", k / 5))
+                    } else {
+                        EventInput {
+                            ip_address: Some(format!("198.18.{c}.{}", i % 200)),
+                            ..EventInput::of_type("data_access")
+                        }
+                    };
+                    logger.log_event(input).unwrap();
+                }
+                logger.flush().unwrap();
+                answer(format!("{:?}", logger.link_status()));
+            }
             ["flush"] => {
                 logger.flush().unwrap();
                 answer("ok".into());
@@ -211,4 +230,48 @@ fn a_decision_added_in_a_client_is_enforced_by_the_engine_and_the_other_clients(
     a.quit();
     b.quit();
     engine.close();
+}
+
+#[test]
+fn killing_the_engine_under_load_loses_no_event_stores_none_twice_and_bans_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kill.db");
+    let mut engine = Peer::start(&db);
+    assert_eq!(engine.ask("role"), "Engine");
+    let mut clients: Vec<Peer> = (0..3).map(|_| Peer::start(&db)).collect();
+    for c in &mut clients {
+        assert_eq!(c.ask("role"), "Client");
+    }
+    for (n, c) in clients.iter_mut().enumerate() {
+        writeln!(c.stdin, "load {}", n + 1).unwrap();
+        c.stdin.flush().unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(150));
+    engine.child.kill().unwrap();
+    engine.child.wait().unwrap();
+    let mut statuses = Vec::new();
+    for c in &mut clients {
+        let mut line = String::new();
+        while !line.contains("@@") {
+            line.clear();
+            assert!(c.stdout.read_line(&mut line).unwrap() > 0, "a client ended");
+        }
+        statuses.push(line);
+    }
+    let promotions = statuses.iter().filter(|s| s.contains("promotions: 1")).count();
+    assert_eq!(promotions, 1, "exactly one client took the engine over: {statuses:?}");
+    for c in clients {
+        c.quit();
+    }
+    let reader = SecurityLogger::new(config(&db)).unwrap();
+    let total = reader.store().count_events(&EventFilter::default()).unwrap();
+    assert_eq!(total, 3 * 700, "every event once: {statuses:?}");
+    let mut banned: Vec<String> =
+        reader.decisions(true, 1000).unwrap().into_iter().map(|d| d.value).collect();
+    banned.sort();
+    let mut expected: Vec<String> =
+        (1..=3).flat_map(|c| (0..40).map(move |k| format!("100.{c}.{k}.1"))).collect();
+    expected.sort();
+    assert_eq!(banned, expected, "{statuses:?}");
+    reader.close();
 }

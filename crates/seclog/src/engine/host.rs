@@ -203,6 +203,7 @@ async fn handle(req: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Response<Answer
 }
 
 async fn ingest(req: Request<Incoming>, ctx: &Ctx) -> Response<Answer> {
+    let resend = req.uri().query().is_some_and(|q| q.split('&').any(|p| p == "resend=true"));
     let body = match Limited::new(req.into_body(), MAX_BATCH_BYTES).collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => {
@@ -214,7 +215,7 @@ async fn ingest(req: Request<Incoming>, ctx: &Ctx) -> Response<Answer> {
     };
     let feed = ctx.feed.clone();
     let logger = SecurityLogger { inner };
-    let answer = tokio::task::spawn_blocking(move || judge(&logger, &feed, &body)).await;
+    let answer = tokio::task::spawn_blocking(move || judge(&logger, &feed, &body, resend)).await;
     match answer {
         Ok(Ok(a)) => json(StatusCode::OK, &a),
         Ok(Err(r)) => error(r.status, r.code, r.message),
@@ -234,12 +235,14 @@ fn judge(
     logger: &SecurityLogger,
     feed: &DecisionFeed,
     body: &[u8],
+    resend: bool,
 ) -> Result<BatchAnswer, Refusal> {
     // Usually every item is an event: one pass. Otherwise item by item, so that each bad one
     // is refused in its place.
     if let Ok(inputs) = serde_json::from_slice::<Vec<EventInput>>(body) {
         if inputs.len() <= MAX_BATCH_ITEMS {
-            return judge_inputs(logger, feed, BatchAnswer::default(), (0..inputs.len()).collect(), inputs);
+            let indexes = (0..inputs.len()).collect();
+            return judge_inputs(logger, feed, BatchAnswer::default(), indexes, inputs, resend);
         }
     }
     let items: Vec<serde_json::Value> = serde_json::from_slice(body).map_err(|e| Refusal {
@@ -269,7 +272,7 @@ fn judge(
             }),
         }
     }
-    judge_inputs(logger, feed, answer, indexes, inputs)
+    judge_inputs(logger, feed, answer, indexes, inputs, resend)
 }
 
 /// Judges and stores the parsed items (`indexes`: their places in the request).
@@ -277,9 +280,25 @@ fn judge_inputs(
     logger: &SecurityLogger,
     feed: &DecisionFeed,
     mut answer: BatchAnswer,
-    indexes: Vec<usize>,
-    inputs: Vec<EventInput>,
+    mut indexes: Vec<usize>,
+    mut inputs: Vec<EventInput>,
+    resend: bool,
 ) -> Result<BatchAnswer, Refusal> {
+    if resend {
+        // Events stored before their answer was lost are not judged a second time.
+        let mut keep = Vec::with_capacity(inputs.len());
+        for (index, input) in indexes.drain(..).zip(inputs.drain(..)) {
+            let stored = input
+                .event_id
+                .as_deref()
+                .is_some_and(|id| logger.store().get_event(id).is_ok_and(|e| e.is_some()));
+            match (&input.event_id, stored) {
+                (Some(id), true) => answer.accepted.push(Accepted { index, event_id: id.clone() }),
+                _ => keep.push((index, input)),
+            }
+        }
+        (indexes, inputs) = keep.into_iter().unzip();
+    }
     let results = logger.log_events_durable(inputs).map_err(|e| {
         let status = match e {
             LogError::QueueFull | LogError::CommitTimeout(_) | LogError::Closed => {

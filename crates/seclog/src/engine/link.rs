@@ -26,7 +26,7 @@ use seclog_core::EventInput;
 use tokio::sync::mpsc;
 
 use super::lock::EngineLock;
-use super::wire::{BatchAnswer, WatchMessage, BATCH_PATH, WATCH_PATH};
+use super::wire::{BatchAnswer, WatchMessage, BATCH_PATH, RESEND_PATH, WATCH_PATH};
 use super::LinkStatus;
 use crate::config::Config;
 use crate::error::{LogError, Result};
@@ -78,6 +78,9 @@ pub(crate) struct Shared {
     sent: AtomicU64,
     dropped: AtomicU64,
     promotions: AtomicU64,
+    /// A send of buffered events failed: they may have reached an engine (stored, the answer
+    /// lost), so they are resent marked as such until the buffer is empty.
+    resending: AtomicBool,
     /// The engine this process started when the previous one went away.
     promoted: Mutex<Option<SecurityLogger>>,
 }
@@ -115,6 +118,7 @@ impl Link {
             sent: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             promotions: AtomicU64::new(0),
+            resending: AtomicBool::new(false),
             promoted: Mutex::new(None),
         });
         let (tx, rx) = mpsc::channel(shared.config.queue_capacity.max(1));
@@ -350,14 +354,18 @@ fn request(method: Method, path: &str, body: Bytes) -> std::io::Result<Request<F
         .map_err(std::io::Error::other)
 }
 
-/// Posts one batch; `Err` when the engine did not answer with a batch answer.
+/// Posts one batch; `Err` when the engine did not answer with a batch answer. `resend`: the
+/// events may have been stored by an engine whose answer was lost (the engine then skips
+/// those it has, instead of judging them twice).
 async fn post(
     conn: &mut Option<Conn>,
     shared: &Shared,
     events: &[EventInput],
+    resend: bool,
 ) -> std::io::Result<BatchAnswer> {
     let body = Bytes::from(serde_json::to_vec(events).map_err(std::io::Error::other)?);
-    let (status, bytes) = call(conn, shared, Method::POST, BATCH_PATH, body).await?;
+    let path = if resend { RESEND_PATH } else { BATCH_PATH };
+    let (status, bytes) = call(conn, shared, Method::POST, path, body).await?;
     if status != StatusCode::OK {
         return Err(std::io::Error::other(format!(
             "engine answered {status}: {}",
@@ -499,12 +507,14 @@ async fn judge(
     let deadline =
         tokio::time::Instant::now() + if patient { FAILOVER_WAIT } else { Duration::ZERO };
     let mut pause = Duration::from_millis(2);
+    let mut resend = false;
     loop {
         // What was queued before goes first: the engine sees events in order.
         if drain(conn, shared, pending).await {
-            if let Ok(answer) = post(conn, shared, events).await {
+            if let Ok(answer) = post(conn, shared, events, resend).await {
                 return Some(answer);
             }
+            resend = true;
             if shared.promote() {
                 continue;
             }
@@ -546,7 +556,8 @@ async fn drain(
     while !pending.is_empty() {
         let n = pending.len().min(BATCH);
         let batch: Vec<EventInput> = pending.iter().take(n).cloned().collect();
-        match post(conn, shared, &batch).await {
+        let resend = shared.resending.load(Ordering::Relaxed);
+        match post(conn, shared, &batch, resend).await {
             Ok(answer) => {
                 for r in &answer.rejected {
                     // A resend of an event stored before its answer was lost is refused as
@@ -558,9 +569,13 @@ async fn drain(
                 pending.drain(..n);
                 sent_ok(shared, n);
                 reached(shared, true);
+                if pending.is_empty() {
+                    shared.resending.store(false, Ordering::Relaxed);
+                }
             }
             Err(e) => {
                 reached(shared, false);
+                shared.resending.store(true, Ordering::Relaxed);
                 tracing::debug!(error = %e, "engine unreachable");
                 if shared.promote() {
                     continue;

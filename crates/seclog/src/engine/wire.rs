@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 
 /// The route of batch ingest.
 pub(crate) const BATCH_PATH: &str = "/v1/events/batch";
+/// Batch ingest of events that may already be stored (a resend after a lost answer): the
+/// engine skips those whose id it has instead of judging them again.
+pub(crate) const RESEND_PATH: &str = "/v1/events/batch?resend=true";
 /// The route of the decisions watch stream.
 pub(crate) const WATCH_PATH: &str = "/v1/decisions/watch";
 /// The routes of decisions by hand (`POST`; `DELETE` with CrowdSec's `ip`, `range`, `scope`,
