@@ -309,9 +309,19 @@ fn new_decision_schema() -> Value {
     if let Some(o) = ip.as_object_mut() {
         o.insert("description".into(), "an IPv4 or IPv6 address".into());
     }
+    let mut network = ip_schema();
+    if let Some(branches) = network.get_mut("anyOf").and_then(Value::as_array_mut) {
+        branches.insert(0, cidr());
+    }
+    if let Some(o) = network.as_object_mut() {
+        o.insert(
+            "description".into(),
+            "a network in CIDR form (IPv4 or IPv6), or one address".into(),
+        );
+    }
     json!({"oneOf": [
         variant(&["value"], scope("^[iI][pP]$"), ip),
-        variant(&["scope", "value"], scope("^[rR][aA][nN][gG][eE]$"), cidr()),
+        variant(&["scope", "value"], scope("^[rR][aA][nN][gG][eE]$"), network),
         variant(&["scope", "value"], scope("^[uU][sS][eE][rR]$"),
                 json!({"type": "string", "pattern": not_blank()})),
     ]})
