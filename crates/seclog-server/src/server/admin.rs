@@ -17,7 +17,8 @@ use super::openapi::{
 use super::{blocking, params, AppState, BODY_LIMIT};
 
 /// The alert rules in force.
-#[utoipa::path(get, path = "/v1/rules", tag = "monitoring", security(("api_key" = []), ("bearer" = [])),
+#[utoipa::path(get, path = "/v1/rules", tag = "monitoring",
+    security(("api_key" = []), ("bearer" = [])),
     responses((status = 200, description = "array of rules"), Keyed, Busy))]
 pub(crate) async fn rules(State(st): State<AppState>, _key: Read) -> ApiResult<Json<Value>> {
     let rules = st.logger.rules().to_vec();
@@ -34,7 +35,8 @@ query_params!(
 );
 
 /// Decisions in seclog's shape (`all=true`: with expired and lifted ones), newest first.
-#[utoipa::path(get, path = "/v1/decisions/list", tag = "decisions", security(("api_key" = []), ("bearer" = [])), params(ListQuery),
+#[utoipa::path(get, path = "/v1/decisions/list", tag = "decisions",
+    security(("api_key" = []), ("bearer" = [])), params(ListQuery),
     responses((status = 200, description = "array of decisions (seclog shape)"), BadQuery, Keyed,
         Busy))]
 pub(crate) async fn list_decisions(
@@ -75,7 +77,8 @@ json_schema!(
 
 /// Deletes events older than `{before}` (RFC 3339 or YYYY-MM-DD); 400 naming the retention
 /// period when that reaches into it (admin).
-#[utoipa::path(post, path = "/v1/purge", tag = "monitoring", security(("api_key" = []), ("bearer" = [])),
+#[utoipa::path(post, path = "/v1/purge", tag = "monitoring",
+    security(("api_key" = []), ("bearer" = [])),
     request_body(content = PurgeBody, content_type = "application/json"),
     responses((status = 200, description = "{deleted}"), JsonIn, Refused, Keyed, Busy))]
 pub(crate) async fn purge(

@@ -22,7 +22,8 @@ fn to_json(v: impl serde::Serialize) -> ApiResult<Json<Value>> {
 }
 
 /// Statistics (totals, last 24 h, by type and severity, top IPs, alerts, drops).
-#[utoipa::path(get, path = "/v1/statistics", tag = "monitoring", security(("api_key" = []), ("bearer" = [])),
+#[utoipa::path(get, path = "/v1/statistics", tag = "monitoring",
+    security(("api_key" = []), ("bearer" = [])),
     responses((status = 200, description = "statistics"), Keyed, Busy))]
 pub(crate) async fn statistics(State(st): State<AppState>, _key: Read) -> ApiResult<Json<Value>> {
     to_json(blocking(&st, |l| Ok(l.get_statistics()?)).await?)
@@ -38,7 +39,8 @@ query_params!(
 );
 
 /// Suspicious IPs (`blocked=true`: only those under a block), most recent first.
-#[utoipa::path(get, path = "/v1/ips", tag = "monitoring", security(("api_key" = []), ("bearer" = [])), params(IpsQuery),
+#[utoipa::path(get, path = "/v1/ips", tag = "monitoring",
+    security(("api_key" = []), ("bearer" = [])), params(IpsQuery),
     responses((status = 200, description = "array of suspicious IPs"), BadQuery, Keyed, Busy))]
 pub(crate) async fn ips(
     State(st): State<AppState>,
@@ -75,7 +77,8 @@ query_params!(
 );
 
 /// Alerts, newest first (`status=active|acknowledged|resolved`).
-#[utoipa::path(get, path = "/v1/alerts", tag = "alerts", security(("api_key" = []), ("bearer" = [])), params(AlertsQuery),
+#[utoipa::path(get, path = "/v1/alerts", tag = "alerts",
+    security(("api_key" = []), ("bearer" = [])), params(AlertsQuery),
     responses((status = 200, description = "array of alerts"), BadQuery, Keyed, Busy))]
 pub(crate) async fn list_alerts(
     State(st): State<AppState>,
@@ -101,7 +104,8 @@ pub(crate) async fn list_alerts(
 
 /// One alert with its history.
 #[utoipa::path(get, path = "/v1/alerts/{id}", tag = "alerts",
-    params(("id" = String, Path, description = "alert id")), security(("api_key" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "alert id")),
+    security(("api_key" = []), ("bearer" = [])),
     responses((status = 200, description = "the alert"), Missing, Keyed, Busy))]
 pub(crate) async fn get_alert(
     State(st): State<AppState>,
@@ -161,7 +165,8 @@ async fn ensure_alert(st: &AppState, id: &str) -> ApiResult<()> {
 
 /// Acknowledges an active alert `{by, note?}`.
 #[utoipa::path(post, path = "/v1/alerts/{id}/acknowledge", tag = "alerts",
-    params(("id" = String, Path, description = "alert id")), security(("api_key" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "alert id")),
+    security(("api_key" = []), ("bearer" = [])),
     request_body(content = AckBody, content_type = "application/json"),
     responses((status = 200, description = "the updated alert"), JsonIn, Missing, Refused, Keyed,
         Busy))]
@@ -183,7 +188,8 @@ pub(crate) async fn acknowledge(
 
 /// Resolves an alert `{by, reason, note?}` (reason: true_positive, false_positive, ...).
 #[utoipa::path(post, path = "/v1/alerts/{id}/resolve", tag = "alerts",
-    params(("id" = String, Path, description = "alert id")), security(("api_key" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "alert id")),
+    security(("api_key" = []), ("bearer" = [])),
     request_body(content = ResolveBody, content_type = "application/json"),
     responses((status = 200, description = "the updated alert"), JsonIn, Missing, Refused, Keyed,
         Busy))]

@@ -122,7 +122,8 @@ query_params!(
 
 /// Active decisions in CrowdSec's shape (`null` when none, like CrowdSec), optionally for
 /// one `ip`, or one `scope` + `value`.
-#[utoipa::path(get, path = "/v1/decisions", tag = "decisions", security(("api_key" = []), ("bearer" = [])), params(DecisionsQuery),
+#[utoipa::path(get, path = "/v1/decisions", tag = "decisions",
+    security(("api_key" = []), ("bearer" = [])), params(DecisionsQuery),
     responses((status = 200, description = "array of decisions, or null"), BadQuery, Keyed, Busy))]
 pub(crate) async fn list(
     State(st): State<AppState>,
@@ -195,7 +196,8 @@ query_params!(
 
 /// The bouncer stream: `startup=true` returns every active decision; later calls by the
 /// same key return what was created, lifted or expired since its previous call.
-#[utoipa::path(get, path = "/v1/decisions/stream", tag = "decisions", security(("api_key" = []), ("bearer" = [])), params(StreamQuery),
+#[utoipa::path(get, path = "/v1/decisions/stream", tag = "decisions",
+    security(("api_key" = []), ("bearer" = [])), params(StreamQuery),
     responses((status = 200, description = "{new, deleted}"), BadQuery, Keyed, Busy))]
 pub(crate) async fn stream(
     State(st): State<AppState>,
@@ -338,7 +340,8 @@ fn default_by() -> String {
 }
 
 /// Adds a manual decision `{scope, value, duration?, reason?, by?}` (admin).
-#[utoipa::path(post, path = "/v1/decisions", tag = "decisions", security(("api_key" = []), ("bearer" = [])),
+#[utoipa::path(post, path = "/v1/decisions", tag = "decisions",
+    security(("api_key" = []), ("bearer" = [])),
     request_body(content = NewDecision, content_type = "application/json"),
     responses((status = 201, description = "the decision (seclog shape)"), JsonIn, Keyed, Busy))]
 pub(crate) async fn add(
@@ -365,7 +368,8 @@ pub(crate) async fn add(
 
 /// Lifts a decision by its seclog id (or the integer id shown to bouncers) (admin).
 #[utoipa::path(delete, path = "/v1/decisions/{id}", tag = "decisions",
-    params(("id" = String, Path, description = "decision id")), security(("api_key" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "decision id")),
+    security(("api_key" = []), ("bearer" = [])),
     responses((status = 200, description = "the lifted decision"), Missing, Keyed, Busy))]
 pub(crate) async fn delete(
     State(st): State<AppState>,

@@ -28,7 +28,8 @@ const TEXT_MAX: usize = seclog::MAX_ACTION_TEXT_LEN;
 const MAX_BATCH_ITEMS: usize = 100_000;
 
 /// Logs one event; answers 201 only once it is committed.
-#[utoipa::path(post, path = "/v1/events", tag = "events", security(("api_key" = []), ("bearer" = [])),
+#[utoipa::path(post, path = "/v1/events", tag = "events",
+    security(("api_key" = []), ("bearer" = [])),
     request_body(content = EventIn, content_type = "application/json"),
     responses((status = 201, description = "committed: {\"event_id\"}", body = Committed),
         JsonIn, Refused, Keyed, Busy))]
@@ -51,7 +52,8 @@ pub(crate) async fn post_event(
 }
 
 /// Logs many events (JSON array or NDJSON); accepted ones are committed before the answer.
-#[utoipa::path(post, path = "/v1/events/batch", tag = "events", security(("api_key" = []), ("bearer" = [])),
+#[utoipa::path(post, path = "/v1/events/batch", tag = "events",
+    security(("api_key" = []), ("bearer" = [])),
     request_body(description = "a JSON array of events, or one event per line (NDJSON)",
         content((BatchItems = "application/json"), (String = "application/x-ndjson"))),
     responses((status = 200, description = "what was committed, and what was rejected and why",
@@ -211,7 +213,8 @@ query_params!(
 );
 
 /// Events matching the filters (the library's filter keys), newest first, with a cursor.
-#[utoipa::path(get, path = "/v1/events", tag = "events", security(("api_key" = []), ("bearer" = [])),
+#[utoipa::path(get, path = "/v1/events", tag = "events",
+    security(("api_key" = []), ("bearer" = [])),
     params(EventQuery),
     responses((status = 200, description = "{events, next_cursor}"), BadQuery, Keyed, Busy))]
 pub(crate) async fn list_events(
@@ -250,7 +253,8 @@ pub(crate) fn parse_limit(v: &str, max: usize) -> ApiResult<usize> {
 
 /// One event.
 #[utoipa::path(get, path = "/v1/events/{id}", tag = "events",
-    params(("id" = String, Path, description = "event id")), security(("api_key" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "event id")),
+    security(("api_key" = []), ("bearer" = [])),
     responses((status = 200, description = "the event"), Missing, Keyed, Busy))]
 pub(crate) async fn get_event(
     State(st): State<AppState>,
@@ -270,7 +274,8 @@ pub(crate) async fn get_event(
 
 /// The event with its parents, children, correlated events and trail.
 #[utoipa::path(get, path = "/v1/events/{id}/related", tag = "events",
-    params(("id" = String, Path, description = "event id")), security(("api_key" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "event id")),
+    security(("api_key" = []), ("bearer" = [])),
     responses((status = 200, description = "{event, parents, children, correlated, trail}"),
         Missing, Keyed, Busy))]
 pub(crate) async fn related(
@@ -287,7 +292,8 @@ pub(crate) async fn related(
 
 /// The event's investigation trail, oldest first.
 #[utoipa::path(get, path = "/v1/events/{id}/trail", tag = "investigation",
-    params(("id" = String, Path, description = "event id")), security(("api_key" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "event id")),
+    security(("api_key" = []), ("bearer" = [])),
     responses((status = 200, description = "array of actions"), Missing, Keyed, Busy))]
 pub(crate) async fn trail(
     State(st): State<AppState>,
@@ -373,7 +379,8 @@ json_schema!(
 
 /// Records a status change `{status, by, note?}` in the trail.
 #[utoipa::path(post, path = "/v1/events/{id}/status", tag = "investigation",
-    params(("id" = String, Path, description = "event id")), security(("api_key" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "event id")),
+    security(("api_key" = []), ("bearer" = [])),
     request_body(content = StatusBody, content_type = "application/json"),
     responses((status = 201, description = "the trail entry"), JsonIn, Missing, Keyed, Busy))]
 pub(crate) async fn set_status(
@@ -393,7 +400,8 @@ pub(crate) async fn set_status(
 
 /// Adds a note `{note, by}` to the trail.
 #[utoipa::path(post, path = "/v1/events/{id}/notes", tag = "investigation",
-    params(("id" = String, Path, description = "event id")), security(("api_key" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "event id")),
+    security(("api_key" = []), ("bearer" = [])),
     request_body(content = NoteBody, content_type = "application/json"),
     responses((status = 201, description = "the trail entry"), JsonIn, Missing, Keyed, Busy))]
 pub(crate) async fn add_note(
@@ -409,7 +417,8 @@ pub(crate) async fn add_note(
 
 /// Records a remediation `{action, by}` in the trail.
 #[utoipa::path(post, path = "/v1/events/{id}/remediations", tag = "investigation",
-    params(("id" = String, Path, description = "event id")), security(("api_key" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "event id")),
+    security(("api_key" = []), ("bearer" = [])),
     request_body(content = ActionBody, content_type = "application/json"),
     responses((status = 201, description = "the trail entry"), JsonIn, Missing, Keyed, Busy))]
 pub(crate) async fn add_remediation(
@@ -425,7 +434,8 @@ pub(crate) async fn add_remediation(
 
 /// Escalates the event `{reason, by}`.
 #[utoipa::path(post, path = "/v1/events/{id}/escalate", tag = "investigation",
-    params(("id" = String, Path, description = "event id")), security(("api_key" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "event id")),
+    security(("api_key" = []), ("bearer" = [])),
     request_body(content = EscalateBody, content_type = "application/json"),
     responses((status = 201, description = "the trail entry"), JsonIn, Missing, Keyed, Busy))]
 pub(crate) async fn escalate(

@@ -83,7 +83,8 @@ pub(crate) async fn health(State(st): State<AppState>) -> (StatusCode, Json<Valu
 }
 
 /// Prometheus metrics: events by type, queue, drops, commit latency, alerts, decisions, HTTP.
-#[utoipa::path(get, path = "/metrics", tag = "operations", security(("api_key" = []), ("bearer" = [])),
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    security(("api_key" = []), ("bearer" = [])),
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain",
         body = String), Keyed, Busy))]
 pub(crate) async fn metrics(
