@@ -173,8 +173,8 @@ pub struct EventInput {
     /// See [`SecurityEvent::request_body`].
     #[serde(default)]
     pub request_body: Option<String>,
-    /// HTTP status (100..=599).
-    #[serde(default)]
+    /// HTTP status (100..=599). JSON's integers include the integral floats (`404.0`).
+    #[serde(default, deserialize_with = "integer")]
     pub response_status: Option<i64>,
     /// See [`SecurityEvent::response_body`].
     #[serde(default)]
@@ -215,6 +215,24 @@ pub struct EventInput {
     /// See [`SecurityEvent::parent_event_id`].
     #[serde(default)]
     pub parent_event_id: Option<String>,
+}
+
+/// An optional integer given as any JSON number without a fractional part (JSON Schema's
+/// `integer`); one beyond `i64` saturates (validation then names it out of range).
+fn integer<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else { return Ok(None) };
+    if let Some(i) = n.as_i64() {
+        return Ok(Some(i));
+    }
+    if n.as_u64().is_some() {
+        return Ok(Some(i64::MAX));
+    }
+    match n.as_f64() {
+        // `as` saturates at the ends of i64, which is what is wanted here.
+        #[allow(clippy::cast_possible_truncation)]
+        Some(f) if f.is_finite() && f.fract() == 0.0 => Ok(Some(f as i64)),
+        _ => Err(serde::de::Error::custom(format!("expected an integer, got {n}"))),
+    }
 }
 
 impl EventInput {
@@ -383,6 +401,24 @@ mod tests {
         let v = serde_json::to_value(&ev).unwrap();
         assert_eq!(v.as_object().unwrap().len(), 26);
         assert_eq!(v["timestamp"], "2025-01-01T10:00:00Z");
+    }
+
+    #[test]
+    fn an_integral_float_is_an_integer_status() {
+        let parse = |v: &str| {
+            serde_json::from_str::<EventInput>(&format!(
+                r#"{{"event_type":"api_access","response_status":{v}}}"#
+            ))
+            .map(|i| i.response_status)
+        };
+        assert_eq!(parse("404").unwrap(), Some(404));
+        assert_eq!(parse("404.0").unwrap(), Some(404));
+        assert_eq!(parse("4e2").unwrap(), Some(400));
+        assert_eq!(parse("null").unwrap(), None);
+        assert_eq!(parse("18446744073709551615").unwrap(), Some(i64::MAX));
+        let err = parse("404.5").unwrap_err().to_string();
+        assert!(err.contains("expected an integer"), "{err}");
+        assert!(parse("\"404\"").is_err());
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 #[path = "http/common.rs"]
 mod common;
+#[path = "http/contract.rs"]
+mod contract;
 #[path = "http/decisions.rs"]
 mod decisions;
 #[path = "http/durability.rs"]

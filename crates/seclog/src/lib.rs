@@ -38,7 +38,7 @@ pub use engine::{LinkStatus, Role};
 pub use error::{LogError, Result};
 pub use helpers::*;
 pub use logger::{create_security_logger, LogReceipt, SecurityLogger};
-pub use ops::RelatedEvents;
+pub use ops::{RelatedEvents, MAX_ACTION_TEXT_LEN, MAX_ACTOR_LEN};
 pub use writer::WriterStats;
 
 pub use seclog_core as core;

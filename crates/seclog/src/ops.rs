@@ -31,12 +31,29 @@ pub struct RelatedEvents {
     pub trail: Vec<EventAction>,
 }
 
+/// Most characters of who did an operator action (`by`) and of a note, action or reason
+/// that must not be blank.
+pub const MAX_ACTOR_LEN: usize = 256;
+/// Most characters of the text of an investigation action (a note, a remediation, the reason
+/// of an escalation or the note of a status change).
+pub const MAX_ACTION_TEXT_LEN: usize = 8192;
+
+/// Characters, as an API contract counts them (JSON Schema `maxLength`), not bytes.
+fn chars_over(value: &str, max: usize) -> bool {
+    value.len() > max && value.chars().count() > max
+}
+
+/// The last time `OffsetDateTime` represents.
+const LAST_TIME: time::OffsetDateTime = time::PrimitiveDateTime::MAX.assume_utc();
+
 fn required(field: &str, value: &str) -> Result<()> {
     if value.trim().is_empty() {
         return Err(ValidationError::new(field, "must not be empty").into());
     }
-    if value.len() > 256 {
-        return Err(ValidationError::new(field, "longer than 256 bytes").into());
+    if chars_over(value, MAX_ACTOR_LEN) {
+        return Err(
+            ValidationError::new(field, format!("longer than {MAX_ACTOR_LEN} characters")).into()
+        );
     }
     Ok(())
 }
@@ -99,7 +116,8 @@ impl SecurityLogger {
             origin: "manual".to_string(),
             reason: neutral(&format!("{reason} (by {by})")),
             created_at: now,
-            until: duration.map(|d| now + d),
+            // A duration past the last representable time is as good as permanent.
+            until: duration.map(|d| now.checked_add(d).unwrap_or(LAST_TIME)),
             deleted_at: None,
         };
         decision.validate().map_err(|e| ValidationError::new("value", e.message))?;
@@ -268,8 +286,12 @@ impl SecurityLogger {
     ) -> Result<EventAction> {
         required("by", by)?;
         if let Some(t) = text {
-            if t.len() > 8192 {
-                return Err(ValidationError::new("text", "longer than 8192 bytes").into());
+            if chars_over(t, MAX_ACTION_TEXT_LEN) {
+                return Err(ValidationError::new(
+                    "text",
+                    format!("longer than {MAX_ACTION_TEXT_LEN} characters"),
+                )
+                .into());
             }
         }
         self.flush()?;

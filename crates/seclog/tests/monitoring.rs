@@ -472,3 +472,23 @@ fn event_ids_are_uuid_v7() {
     let u = uuid::Uuid::parse_str(&id).unwrap();
     assert_eq!(u.get_version_num(), 7);
 }
+
+#[test]
+fn a_decision_longer_than_time_itself_is_as_good_as_permanent() {
+    let e = env();
+    let forever = time::Duration::seconds(i64::MAX);
+    let d = e.logger.add_decision(Scope::Ip, "198.51.100.7", Some(forever), "r", "ops").unwrap();
+    assert_eq!(d.until, Some(time::PrimitiveDateTime::MAX.assume_utc()));
+    assert!(e.logger.check_ip(ip("198.51.100.7")).is_some());
+}
+
+#[test]
+fn who_did_an_action_is_limited_in_characters_not_bytes() {
+    let e = env();
+    // 256 three-byte characters (768 bytes) are within the limit; 257 are not.
+    let by = "\u{20ac}".repeat(MAX_ACTOR_LEN);
+    e.logger.add_decision(Scope::User, "u1", None, "r", &by).unwrap();
+    let over = "\u{20ac}".repeat(MAX_ACTOR_LEN + 1);
+    let err = e.logger.add_decision(Scope::User, "u2", None, "r", &over).unwrap_err();
+    assert!(err.to_string().contains("256 characters"), "{err}");
+}

@@ -1,7 +1,9 @@
 //! Validation at the boundary: turns an [`EventInput`] into a [`SecurityEvent`] or names what
 //! is wrong.
 //!
-//! Rules (all lengths are UTF-8 bytes, measured after neutralisation):
+//! Rules (a limit that truncates counts UTF-8 bytes after neutralisation; a limit that refuses
+//! counts characters of the value as given, as JSON Schema's `maxLength` does, so that the API
+//! document can state it exactly):
 //! - `event_type`, `severity` and `status` must be known names (the error lists them); severity
 //!   defaults to the type's, status to `detected`.
 //! - `timestamp` is RFC 3339 with any offset, stored in UTC; absent means `now`; more than
@@ -45,7 +47,7 @@ pub const TRUNCATION_MARKER: &str = "\u{2026}[truncated]";
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// `user_id`, `session_id`, `correlation_id`, `parent_event_id`, `source`, `threat_level`
-    /// (error when longer). Default 256.
+    /// (error when longer, in characters). Default 256.
     pub max_id_len: usize,
     /// `request_url` (truncated). Default 2048.
     pub max_url_len: usize,
@@ -61,11 +63,11 @@ pub struct Limits {
     pub max_details_depth: usize,
     /// Entries in each list field (`indicators`, `compliance_tags`, ...) (error). Default 64.
     pub max_list_entries: usize,
-    /// Each list entry (error). Default 1024.
+    /// Each list entry (error, in characters). Default 1024.
     pub max_list_entry_len: usize,
     /// Number of request headers (error). Default 64.
     pub max_headers: usize,
-    /// Each header name (error). Default 256.
+    /// Each header name (error, in characters). Default 256.
     pub max_header_name_len: usize,
     /// Each header value (truncated). Default 8 KiB.
     pub max_header_value_len: usize,
@@ -236,17 +238,25 @@ fn bounded(field: &str, v: Option<String>, max: usize) -> Result<Option<String>,
     match v {
         None => Ok(None),
         Some(s) => {
-            let s = neutralize(s);
-            if s.len() > max {
-                return Err(too_long(field, s.len(), max));
-            }
-            Ok(Some(s))
+            check_chars(field, &s, max)?;
+            Ok(Some(neutralize(s)))
         }
     }
 }
 
-fn too_long(field: &str, len: usize, max: usize) -> ValidationError {
-    ValidationError::new(field, format!("is {len} bytes; the limit is {max}"))
+/// Errors when `s` has more than `max` characters.
+fn check_chars(field: &str, s: &str, max: usize) -> Result<(), ValidationError> {
+    // At most one character per byte: only a long text needs counting.
+    if s.len() > max {
+        let n = s.chars().count();
+        if n > max {
+            return Err(ValidationError::new(
+                field,
+                format!("is {n} characters; the limit is {max}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Cuts `s` to at most `max` bytes including [`TRUNCATION_MARKER`], on a character boundary and
@@ -292,11 +302,8 @@ fn list(field: &str, items: Vec<String>, limits: &Limits) -> Result<Vec<String>,
         .into_iter()
         .enumerate()
         .map(|(i, s)| {
-            let s = neutralize(s);
-            if s.len() > limits.max_list_entry_len {
-                return Err(too_long(&format!("{field}[{i}]"), s.len(), limits.max_list_entry_len));
-            }
-            Ok(s)
+            check_chars(&format!("{field}[{i}]"), &s, limits.max_list_entry_len)?;
+            Ok(neutralize(s))
         })
         .collect()
 }
@@ -323,14 +330,8 @@ fn headers(
     }
     let mut out = BTreeMap::new();
     for (name, value) in map {
+        check_chars("request_headers (a name)", &name, limits.max_header_name_len)?;
         let name = neutralize(name);
-        if name.len() > limits.max_header_name_len {
-            return Err(too_long(
-                "request_headers (a name)",
-                name.len(),
-                limits.max_header_name_len,
-            ));
-        }
         let value = match value {
             Value::String(s) => truncate(neutralize(s), limits.max_header_value_len),
             other => {

@@ -156,6 +156,23 @@ fn too_long_ids_error_with_field_and_limit() {
 }
 
 #[test]
+fn refusing_limits_count_characters_as_given_not_bytes_after_neutralising() {
+    // 256 characters are within `max_id_len` whatever their UTF-8 length or escapes.
+    for c in ["\u{20ac}", "\u{1F600}", "\n", "\u{1b}"] {
+        let ok = json!({"event_type": "auth_failure", "user_id": c.repeat(256),
+                        "indicators": [c.repeat(1024)], "request_headers": {c.repeat(256): "v"}});
+        let ev = run(input(ok)).unwrap_or_else(|e| panic!("{c:?}: {e}"));
+        assert!(ev.user_id.is_some_and(|u| !u.contains('\n')));
+    }
+    let (f, m) =
+        err_field(json!({"event_type": "auth_failure", "user_id": "\u{20ac}".repeat(257)}));
+    assert_eq!(f, "user_id");
+    assert!(m.contains("257 characters"), "{m}");
+    let (f, _) = err_field(json!({"event_type": "auth_failure", "indicators": ["é".repeat(1025)]}));
+    assert_eq!(f, "indicators[0]");
+}
+
+#[test]
 fn details_depth_is_bounded() {
     let mut v = json!(1);
     for _ in 0..40 {

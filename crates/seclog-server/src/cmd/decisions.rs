@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use seclog::core::monitor::{Rule, Scope};
 
 use crate::backend::{Backend, NewDecision, Params};
@@ -15,8 +15,11 @@ pub(crate) fn parse_duration(text: &str) -> anyhow::Result<time::Duration> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: i64 =
-        num.parse().with_context(|| format!("duration {text:?}: expected e.g. 30m, 4h, 7d"))?;
+    if num.is_empty() {
+        bail!("duration {text:?}: expected e.g. 30m, 4h, 7d");
+    }
+    // Only digits: a number too large for i64 is as good as forever.
+    let n: i64 = num.parse().unwrap_or(i64::MAX);
     let secs = match unit {
         "" | "s" => 1,
         "m" => 60,
@@ -203,4 +206,19 @@ pub(crate) fn rules(rules: &[Rule], format: Format) -> anyhow::Result<ExitCode> 
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_duration_too_large_for_i64_is_forever_not_an_error() {
+        let d = parse_duration("99999999999999999999999w").unwrap();
+        assert_eq!(d, time::Duration::seconds(i64::MAX));
+        assert_eq!(parse_duration(" 2h ").unwrap(), time::Duration::hours(2));
+        for bad in ["", "h", "0", "00s", "5y", "-5m"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
 }

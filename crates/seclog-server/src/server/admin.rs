@@ -9,23 +9,36 @@ use serde_json::{json, Value};
 
 use super::alerts::parse_bool;
 use super::auth::{Admin, Read};
-use super::error::{json_body, ApiError, ApiResult};
+use super::error::{json_body, refused_on, ApiError, ApiResult};
 use super::events::parse_limit;
+use super::openapi::{
+    flag, json_schema, limit, object, query_params, BadQuery, Busy, JsonIn, Keyed, Refused,
+};
 use super::{blocking, params, AppState, BODY_LIMIT};
 
 /// The alert rules in force.
 #[utoipa::path(get, path = "/v1/rules", tag = "monitoring",
-    responses((status = 200, description = "array of rules")))]
+    security(("api_key" = []), ("bearer" = [])),
+    responses((status = 200, description = "array of rules"), Keyed, Busy))]
 pub(crate) async fn rules(State(st): State<AppState>, _key: Read) -> ApiResult<Json<Value>> {
     let rules = st.logger.rules().to_vec();
     Ok(Json(serde_json::to_value(rules).map_err(|e| ApiError::internal(&e))?))
 }
 
+query_params!(
+    /// The parameters of `GET /v1/decisions/list`.
+    ListQuery,
+    vec![
+        ("all", flag(), "with expired and lifted decisions"),
+        ("limit", limit(100_000), "most decisions, default 100000"),
+    ]
+);
+
 /// Decisions in seclog's shape (`all=true`: with expired and lifted ones), newest first.
 #[utoipa::path(get, path = "/v1/decisions/list", tag = "decisions",
-    params(("all" = Option<bool>, Query, description = "include expired and lifted decisions"),
-           ("limit" = Option<usize>, Query, description = "1..=100000, default 100000")),
-    responses((status = 200, description = "array of decisions (seclog shape)")))]
+    security(("api_key" = []), ("bearer" = [])), params(ListQuery),
+    responses((status = 200, description = "array of decisions (seclog shape)"), BadQuery, Keyed,
+        Busy))]
 pub(crate) async fn list_decisions(
     State(st): State<AppState>,
     _key: Read,
@@ -50,10 +63,24 @@ struct PurgeBody {
     before: String,
 }
 
+json_schema!(
+    PurgeBody,
+    "Purge",
+    object(
+        &["before"],
+        json!({"before": {"anyOf": [{"type": "string", "format": "date-time"},
+                                    {"type": "string", "format": "date"}],
+                          "description": "RFC 3339 time or YYYY-MM-DD date, on or before now \
+                                          minus retention_days (409 otherwise)"}}),
+    )
+);
+
 /// Deletes events older than `{before}` (RFC 3339 or YYYY-MM-DD); 400 naming the retention
 /// period when that reaches into it (admin).
 #[utoipa::path(post, path = "/v1/purge", tag = "monitoring",
-    responses((status = 200, description = "{deleted}"), (status = 400, description = "protected by retention")))]
+    security(("api_key" = []), ("bearer" = [])),
+    request_body(content = PurgeBody, content_type = "application/json"),
+    responses((status = 200, description = "{deleted}"), JsonIn, Refused, Keyed, Busy))]
 pub(crate) async fn purge(
     State(st): State<AppState>,
     _key: Admin,
@@ -63,6 +90,7 @@ pub(crate) async fn purge(
     let b: PurgeBody = json_body(&headers, body, BODY_LIMIT).await?;
     let cutoff = crate::cmd::purge::parse_date(&b.before)
         .map_err(|e| ApiError::invalid("before", e.to_string()))?;
-    let deleted = blocking(&st, move |l| Ok(l.purge_before(cutoff)?)).await?;
+    let deleted =
+        blocking(&st, move |l| l.purge_before(cutoff).map_err(refused_on("before"))).await?;
     Ok(Json(json!({ "deleted": deleted })))
 }

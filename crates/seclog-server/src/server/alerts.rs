@@ -6,11 +6,15 @@ use axum::http::HeaderMap;
 use axum::Json;
 use seclog::core::{AlertStatus, Resolution};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::auth::{Admin, Read};
-use super::error::{json_body, ApiError, ApiResult};
+use super::error::{json_body, refused_on, ApiError, ApiResult};
 use super::events::parse_limit;
+use super::openapi::{
+    alert_statuses, flag, json_schema, limit, object, one_of_json, optional_text, query_params,
+    required_text, resolutions, BadQuery, Busy, JsonIn, Keyed, Missing, Refused,
+};
 use super::{blocking, params, AppState, BODY_LIMIT};
 
 fn to_json(v: impl serde::Serialize) -> ApiResult<Json<Value>> {
@@ -19,16 +23,25 @@ fn to_json(v: impl serde::Serialize) -> ApiResult<Json<Value>> {
 
 /// Statistics (totals, last 24 h, by type and severity, top IPs, alerts, drops).
 #[utoipa::path(get, path = "/v1/statistics", tag = "monitoring",
-    responses((status = 200, description = "statistics")))]
+    security(("api_key" = []), ("bearer" = [])),
+    responses((status = 200, description = "statistics"), Keyed, Busy))]
 pub(crate) async fn statistics(State(st): State<AppState>, _key: Read) -> ApiResult<Json<Value>> {
     to_json(blocking(&st, |l| Ok(l.get_statistics()?)).await?)
 }
 
+query_params!(
+    /// The parameters of `GET /v1/ips`.
+    IpsQuery,
+    vec![
+        ("blocked", flag(), "only addresses under a block"),
+        ("limit", limit(10_000), "most rows, default 1000"),
+    ]
+);
+
 /// Suspicious IPs (`blocked=true`: only those under a block), most recent first.
 #[utoipa::path(get, path = "/v1/ips", tag = "monitoring",
-    params(("blocked" = Option<bool>, Query, description = "only blocked IPs"),
-           ("limit" = Option<usize>, Query, description = "1..=10000, default 1000")),
-    responses((status = 200, description = "array of suspicious IPs")))]
+    security(("api_key" = []), ("bearer" = [])), params(IpsQuery),
+    responses((status = 200, description = "array of suspicious IPs"), BadQuery, Keyed, Busy))]
 pub(crate) async fn ips(
     State(st): State<AppState>,
     _key: Read,
@@ -54,11 +67,19 @@ pub(crate) fn parse_bool(field: &str, v: &str) -> ApiResult<bool> {
     }
 }
 
+query_params!(
+    /// The parameters of `GET /v1/alerts`.
+    AlertsQuery,
+    vec![
+        ("status", one_of_json(alert_statuses()), "only alerts of this status"),
+        ("limit", limit(10_000), "most alerts, default 100"),
+    ]
+);
+
 /// Alerts, newest first (`status=active|acknowledged|resolved`).
 #[utoipa::path(get, path = "/v1/alerts", tag = "alerts",
-    params(("status" = Option<String>, Query, description = "active, acknowledged or resolved"),
-           ("limit" = Option<usize>, Query, description = "1..=10000, default 100")),
-    responses((status = 200, description = "array of alerts")))]
+    security(("api_key" = []), ("bearer" = [])), params(AlertsQuery),
+    responses((status = 200, description = "array of alerts"), BadQuery, Keyed, Busy))]
 pub(crate) async fn list_alerts(
     State(st): State<AppState>,
     _key: Read,
@@ -84,7 +105,8 @@ pub(crate) async fn list_alerts(
 /// One alert with its history.
 #[utoipa::path(get, path = "/v1/alerts/{id}", tag = "alerts",
     params(("id" = String, Path, description = "alert id")),
-    responses((status = 200, description = "the alert"), (status = 404, description = "unknown")))]
+    security(("api_key" = []), ("bearer" = [])),
+    responses((status = 200, description = "the alert"), Missing, Keyed, Busy))]
 pub(crate) async fn get_alert(
     State(st): State<AppState>,
     _key: Read,
@@ -105,6 +127,15 @@ struct AckBody {
     note: Option<String>,
 }
 
+json_schema!(
+    AckBody,
+    "Acknowledgement",
+    object(
+        &["by"],
+        json!({"by": required_text(seclog::MAX_ACTOR_LEN), "note": optional_text(None)}),
+    )
+);
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ResolveBody {
@@ -112,6 +143,16 @@ struct ResolveBody {
     reason: String,
     note: Option<String>,
 }
+
+json_schema!(
+    ResolveBody,
+    "Resolution",
+    object(
+        &["by", "reason"],
+        json!({"by": required_text(seclog::MAX_ACTOR_LEN), "reason": one_of_json(resolutions()),
+               "note": optional_text(None)}),
+    )
+);
 
 async fn ensure_alert(st: &AppState, id: &str) -> ApiResult<()> {
     let id = id.to_string();
@@ -125,7 +166,10 @@ async fn ensure_alert(st: &AppState, id: &str) -> ApiResult<()> {
 /// Acknowledges an active alert `{by, note?}`.
 #[utoipa::path(post, path = "/v1/alerts/{id}/acknowledge", tag = "alerts",
     params(("id" = String, Path, description = "alert id")),
-    responses((status = 200, description = "the updated alert")))]
+    security(("api_key" = []), ("bearer" = [])),
+    request_body(content = AckBody, content_type = "application/json"),
+    responses((status = 200, description = "the updated alert"), JsonIn, Missing, Refused, Keyed,
+        Busy))]
 pub(crate) async fn acknowledge(
     State(st): State<AppState>,
     _key: Admin,
@@ -135,13 +179,20 @@ pub(crate) async fn acknowledge(
 ) -> ApiResult<Json<Value>> {
     let b: AckBody = json_body(&headers, body, BODY_LIMIT).await?;
     ensure_alert(&st, &id).await?;
-    to_json(blocking(&st, move |l| Ok(l.acknowledge_alert(&id, &b.by, b.note.as_deref())?)).await?)
+    let refused = refused_on("status");
+    to_json(
+        blocking(&st, move |l| l.acknowledge_alert(&id, &b.by, b.note.as_deref()).map_err(refused))
+            .await?,
+    )
 }
 
 /// Resolves an alert `{by, reason, note?}` (reason: true_positive, false_positive, ...).
 #[utoipa::path(post, path = "/v1/alerts/{id}/resolve", tag = "alerts",
     params(("id" = String, Path, description = "alert id")),
-    responses((status = 200, description = "the updated alert")))]
+    security(("api_key" = []), ("bearer" = [])),
+    request_body(content = ResolveBody, content_type = "application/json"),
+    responses((status = 200, description = "the updated alert"), JsonIn, Missing, Refused, Keyed,
+        Busy))]
 pub(crate) async fn resolve(
     State(st): State<AppState>,
     _key: Admin,
@@ -156,7 +207,9 @@ pub(crate) async fn resolve(
         .map_err(|e: seclog::core::UnknownValue| ApiError::invalid("reason", e.to_string()))?;
     ensure_alert(&st, &id).await?;
     to_json(
-        blocking(&st, move |l| Ok(l.resolve_alert(&id, &b.by, resolution, b.note.as_deref())?))
-            .await?,
+        blocking(&st, move |l| {
+            l.resolve_alert(&id, &b.by, resolution, b.note.as_deref()).map_err(refused_on("status"))
+        })
+        .await?,
     )
 }

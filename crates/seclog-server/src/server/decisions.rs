@@ -13,13 +13,17 @@ use parking_lot::Mutex;
 use seclog::core::monitor::decision_match::parse_scope;
 use seclog::core::monitor::{Decision, DecisionMatch, Scope};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::alerts::parse_bool;
 use super::auth::{Admin, Bouncer, Read};
 use super::error::{json_body, ApiError, ApiResult};
+use super::openapi::{
+    cidr, flag, ip_schema, json_schema, not_blank, object, query_params, required_text, trimmed,
+    BadQuery, Busy, JsonIn, Keyed, Missing,
+};
 use super::{blocking, params, AppState, BODY_LIMIT};
 
 /// A decision in CrowdSec's shape (what bouncers parse).
@@ -101,13 +105,28 @@ impl FromRequestParts<AppState> for DecisionReader {
     }
 }
 
+query_params!(
+    /// The parameters of `GET /v1/decisions` (CrowdSec's; those seclog does not use are
+    /// accepted and ignored).
+    DecisionsQuery,
+    vec![
+        ("ip", ip_schema(), "decisions applying to this address"),
+        ("scope", json!({"type": "string"}), "Ip, Range or User (any case; others match none)"),
+        ("value", json!({"type": "string"}), "exact value"),
+        ("type", json!({"type": "string"}), "ignored"),
+        ("range", json!({"type": "string"}), "ignored"),
+        ("contains", json!({"type": "string"}), "ignored"),
+        ("origins", json!({"type": "string"}), "ignored"),
+        ("scenarios_containing", json!({"type": "string"}), "ignored"),
+        ("scenarios_not_containing", json!({"type": "string"}), "ignored"),
+    ]
+);
+
 /// Active decisions in CrowdSec's shape (`null` when none, like CrowdSec), optionally for
 /// one `ip`, or one `scope` + `value`.
 #[utoipa::path(get, path = "/v1/decisions", tag = "decisions",
-    params(("ip" = Option<String>, Query, description = "decisions applying to this IP"),
-           ("scope" = Option<String>, Query, description = "Ip, Range or User"),
-           ("value" = Option<String>, Query, description = "exact value")),
-    responses((status = 200, description = "array of decisions, or null")))]
+    security(("api_key" = []), ("bearer" = [])), params(DecisionsQuery),
+    responses((status = 200, description = "array of decisions, or null"), BadQuery, Keyed, Busy))]
 pub(crate) async fn list(
     State(st): State<AppState>,
     _key: DecisionReader,
@@ -162,11 +181,26 @@ pub(crate) struct Stream {
     deleted: Option<Vec<CsDecision>>,
 }
 
+query_params!(
+    /// The parameters of `GET /v1/decisions/stream` (CrowdSec's; those seclog does not use
+    /// are accepted and ignored).
+    StreamQuery,
+    vec![
+        ("startup", flag(), "first call of a bouncer: every active decision"),
+        ("scopes", json!({"type": "string"}), "ignored"),
+        ("origins", json!({"type": "string"}), "ignored"),
+        ("scenarios_containing", json!({"type": "string"}), "ignored"),
+        ("scenarios_not_containing", json!({"type": "string"}), "ignored"),
+        ("community_pull", json!({"type": "string"}), "ignored"),
+        ("additional_pull", json!({"type": "string"}), "ignored"),
+    ]
+);
+
 /// The bouncer stream: `startup=true` returns every active decision; later calls by the
 /// same key return what was created, lifted or expired since its previous call.
 #[utoipa::path(get, path = "/v1/decisions/stream", tag = "decisions",
-    params(("startup" = Option<bool>, Query, description = "first call of a bouncer")),
-    responses((status = 200, description = "{new, deleted}")))]
+    security(("api_key" = []), ("bearer" = [])), params(StreamQuery),
+    responses((status = 200, description = "{new, deleted}"), BadQuery, Keyed, Busy))]
 pub(crate) async fn stream(
     State(st): State<AppState>,
     Bouncer(key): Bouncer,
@@ -255,6 +289,48 @@ struct NewDecision {
     by: String,
 }
 
+json_schema!(NewDecision, "NewDecision", new_decision_schema());
+
+/// `value` depends on `scope`: an address, a network, or a user id.
+fn new_decision_schema() -> Value {
+    let scope = |pattern: &str| json!({"type": "string", "pattern": pattern});
+    let common = json!({
+        "duration": {"type": ["string", "null"],
+                     "pattern": trimmed("[0-9]*[1-9][0-9]*[smhdw]?"),
+                     "description": "s, m, h, d or w; permanent when absent"},
+        "reason": {"type": "string"},
+        "by": required_text(seclog::MAX_ACTOR_LEN),
+    });
+    let variant = |required: &[&str], scope: Value, value: Value| {
+        let mut props = common.clone();
+        if let Some(p) = props.as_object_mut() {
+            p.insert("scope".into(), scope);
+            p.insert("value".into(), value);
+        }
+        object(required, props)
+    };
+    let mut ip = ip_schema();
+    if let Some(o) = ip.as_object_mut() {
+        o.insert("description".into(), "an IPv4 or IPv6 address".into());
+    }
+    let mut network = ip_schema();
+    if let Some(branches) = network.get_mut("anyOf").and_then(Value::as_array_mut) {
+        branches.insert(0, cidr());
+    }
+    if let Some(o) = network.as_object_mut() {
+        o.insert(
+            "description".into(),
+            "a network in CIDR form (IPv4 or IPv6), or one address".into(),
+        );
+    }
+    json!({"oneOf": [
+        variant(&["value"], scope("^[iI][pP]$"), ip),
+        variant(&["scope", "value"], scope("^[rR][aA][nN][gG][eE]$"), network),
+        variant(&["scope", "value"], scope("^[uU][sS][eE][rR]$"),
+                json!({"type": "string", "pattern": not_blank()})),
+    ]})
+}
+
 fn default_scope() -> String {
     "ip".into()
 }
@@ -267,7 +343,9 @@ fn default_by() -> String {
 
 /// Adds a manual decision `{scope, value, duration?, reason?, by?}` (admin).
 #[utoipa::path(post, path = "/v1/decisions", tag = "decisions",
-    responses((status = 201, description = "the decision (seclog shape)")))]
+    security(("api_key" = []), ("bearer" = [])),
+    request_body(content = NewDecision, content_type = "application/json"),
+    responses((status = 201, description = "the decision (seclog shape)"), JsonIn, Keyed, Busy))]
 pub(crate) async fn add(
     State(st): State<AppState>,
     Admin(key): Admin,
@@ -283,8 +361,9 @@ pub(crate) async fn add(
         .map(crate::cmd::decisions::parse_duration)
         .transpose()
         .map_err(|e| ApiError::invalid("duration", e.to_string()))?;
-    let by = format!("{} (key {})", b.by, key.name);
-    let d = blocking(&st, move |l| Ok(l.add_decision(scope, &b.value, duration, &b.reason, &by)?))
+    // Who asked (`by`) is checked as given; the key that made the request goes with the reason.
+    let reason = format!("{} (key {})", b.reason, key.name);
+    let d = blocking(&st, move |l| Ok(l.add_decision(scope, &b.value, duration, &reason, &b.by)?))
         .await?;
     Ok((StatusCode::CREATED, Json(serde_json::to_value(d).map_err(|e| ApiError::internal(&e))?)))
 }
@@ -324,7 +403,8 @@ pub(crate) async fn delete_matching(
 /// Lifts a decision by its seclog id (or the integer id shown to bouncers) (admin).
 #[utoipa::path(delete, path = "/v1/decisions/{id}", tag = "decisions",
     params(("id" = String, Path, description = "decision id")),
-    responses((status = 200, description = "the lifted decision"), (status = 404, description = "unknown")))]
+    security(("api_key" = []), ("bearer" = [])),
+    responses((status = 200, description = "the lifted decision"), Missing, Keyed, Busy))]
 pub(crate) async fn delete(
     State(st): State<AppState>,
     _key: Admin,

@@ -133,6 +133,20 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// For a library call whose invalid `field` means the current state refuses a well-formed
+/// request (an alert that cannot make this transition, a purge into the retention period): 409
+/// naming the field; any other error as usual.
+pub(crate) fn refused_on(field: &'static str) -> impl Fn(LogError) -> ApiError {
+    move |e| match e {
+        LogError::Invalid(v) if v.field == field => {
+            let mut e = ApiError::new(StatusCode::CONFLICT, "refused", v.to_string());
+            e.field = Some(v.field.clone());
+            e
+        }
+        other => other.into(),
+    }
+}
+
 /// Result of a handler.
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
 

@@ -12,14 +12,27 @@ use super::auth::{Ingest, Read};
 use super::error::{
     content_type, json_body, json_error, read_body, unsupported, ApiError, ApiResult,
 };
+use super::openapi::{
+    cidr, event_statuses, event_types, ip_schema, json_schema, limit, object, one_of_json,
+    optional_text, query_params, required_text, severities, trimmed_list_of, trimmed_one_of,
+    BadQuery, BatchIn, Busy, EventIn, JsonIn, Keyed, Missing, Refused,
+};
 use super::{blocking, params, AppState, BATCH_LIMIT, BODY_LIMIT};
+
+/// Most characters of `by`.
+const ACTOR_MAX: usize = seclog::MAX_ACTOR_LEN;
+/// Most characters of a note, remediation or reason.
+const TEXT_MAX: usize = seclog::MAX_ACTION_TEXT_LEN;
 
 /// Most items in one batch.
 const MAX_BATCH_ITEMS: usize = 100_000;
 
 /// Logs one event; answers 201 only once it is committed.
 #[utoipa::path(post, path = "/v1/events", tag = "events",
-    responses((status = 201, description = "committed: {\"event_id\"}")))]
+    security(("api_key" = []), ("bearer" = [])),
+    request_body(content = EventIn, content_type = "application/json"),
+    responses((status = 201, description = "committed: {\"event_id\"}", body = Committed),
+        JsonIn, Refused, Keyed, Busy))]
 pub(crate) async fn post_event(
     State(st): State<AppState>,
     _key: Ingest,
@@ -28,13 +41,23 @@ pub(crate) async fn post_event(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     st.check_queue()?;
     let input: EventInput = json_body(&headers, body, BODY_LIMIT).await?;
-    let id = blocking(&st, move |l| Ok(l.log_event_durable(input)?)).await?;
+    let id = blocking(&st, move |l| {
+        l.log_event_durable(input).map_err(|e| match e {
+            seclog::LogError::Store(_) => not_stored(),
+            other => other.into(),
+        })
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(json!({ "event_id": id }))))
 }
 
 /// Logs many events (JSON array or NDJSON); accepted ones are committed before the answer.
 #[utoipa::path(post, path = "/v1/events/batch", tag = "events",
-    responses((status = 200, description = "{accepted: [{index, event_id}], rejected: [{index, error}]}")))]
+    security(("api_key" = []), ("bearer" = [])),
+    request_body(description = "a JSON array of events, or one event per line (NDJSON)",
+        content((BatchItems = "application/json"), (String = "application/x-ndjson"))),
+    responses((status = 200, description = "what was committed, and what was rejected and why",
+        body = BatchAnswer), BatchIn, Keyed, Busy))]
 pub(crate) async fn post_batch(
     State(st): State<AppState>,
     _key: Ingest,
@@ -83,22 +106,44 @@ pub(crate) async fn post_batch(
     Ok(Json(out))
 }
 
+/// The JSON body of `POST /v1/events/batch`: an array of anything, as an item that is not an
+/// `EventInput` is rejected in its place (in the answer), not the batch.
+pub(crate) struct BatchItems;
+
+json_schema!(
+    BatchItems,
+    "BatchItems",
+    json!({"type": "array", "maxItems": MAX_BATCH_ITEMS,
+           "items": {"description": "an EventInput; anything else is rejected in the answer"}})
+);
+
+/// The answer of `POST /v1/events`.
+pub(crate) struct Committed;
+
+json_schema!(
+    Committed,
+    "Committed",
+    json!({"type": "object", "required": ["event_id"],
+           "properties": {"event_id": {"type": "string"}}})
+);
+
 /// The answer of `POST /v1/events/batch`.
-#[derive(Default, Serialize)]
+#[derive(Default, Serialize, utoipa::ToSchema)]
 pub(crate) struct BatchAnswer {
     accepted: Vec<Accepted>,
     rejected: Vec<Rejected>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Accepted {
     index: usize,
     event_id: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Rejected {
     index: usize,
+    #[schema(value_type = super::openapi::ErrorDetail)]
     error: Value,
 }
 
@@ -128,19 +173,50 @@ fn parse_batch(bytes: &[u8], ndjson: bool) -> ApiResult<Vec<ApiResult<EventInput
 /// How an item the engine did not store is reported (no internals).
 fn item_error(e: seclog::LogError) -> Value {
     match e {
-        seclog::LogError::Store(_) => ApiError::new(
-            StatusCode::CONFLICT,
-            "not_stored",
-            "the store refused the event (a duplicate event_id?)",
-        )
-        .to_json(),
+        seclog::LogError::Store(_) => not_stored().to_json(),
         other => ApiError::from(other).to_json(),
     }
 }
 
+/// 409 for an event the store refused at commit (a duplicate `event_id`).
+fn not_stored() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "not_stored",
+        "the store refused the event (a duplicate event_id?)",
+    )
+}
+
+query_params!(
+    /// The filters of `GET /v1/events` (`seclog_core::EventFilter::from_params`) and paging.
+    EventQuery,
+    vec![
+        ("event_type", trimmed_list_of(&event_types()),
+         "comma-separated event types (also `event_types`, `type`)"),
+        ("min_severity", trimmed_one_of(&severities()),
+         "this severity and above (also `severity`)"),
+        ("ip_address", ip_schema(), "events from this address (also `ip`)"),
+        ("cidr", cidr(), "events from this network (IPv4 or IPv6 CIDR)"),
+        ("user_id", json!({"type": "string"}), "exact user id"),
+        ("session_id", json!({"type": "string"}), "exact session id"),
+        ("correlation_id", json!({"type": "string"}), "exact correlation id"),
+        ("status", trimmed_one_of(&event_statuses()), "events logged with this status"),
+        ("parent_event_id", json!({"type": "string"}), "children of this event"),
+        ("start_time", json!({"type": "string", "format": "date-time"}),
+         "at or after this time, RFC 3339 (also `since`); not after end_time (400)"),
+        ("end_time", json!({"type": "string", "format": "date-time"}),
+         "at or before this time, RFC 3339 (also `until`)"),
+        ("limit", limit(1000), "page size, default 100"),
+        ("cursor", json!({"type": "string", "pattern": "^[+-]?[0-9]{1,18}\\.[\\s\\S]+$"}),
+         "the `next_cursor` of the previous page, unchanged"),
+    ]
+);
+
 /// Events matching the filters (the library's filter keys), newest first, with a cursor.
 #[utoipa::path(get, path = "/v1/events", tag = "events",
-    responses((status = 200, description = "{events, next_cursor}")))]
+    security(("api_key" = []), ("bearer" = [])),
+    params(EventQuery),
+    responses((status = 200, description = "{events, next_cursor}"), BadQuery, Keyed, Busy))]
 pub(crate) async fn list_events(
     State(st): State<AppState>,
     _key: Read,
@@ -212,7 +288,8 @@ pub(crate) fn parse_limit(v: &str, max: usize) -> ApiResult<usize> {
 /// One event.
 #[utoipa::path(get, path = "/v1/events/{id}", tag = "events",
     params(("id" = String, Path, description = "event id")),
-    responses((status = 200, description = "the event"), (status = 404, description = "unknown")))]
+    security(("api_key" = []), ("bearer" = [])),
+    responses((status = 200, description = "the event"), Missing, Keyed, Busy))]
 pub(crate) async fn get_event(
     State(st): State<AppState>,
     _key: Read,
@@ -232,7 +309,9 @@ pub(crate) async fn get_event(
 /// The event with its parents, children, correlated events and trail.
 #[utoipa::path(get, path = "/v1/events/{id}/related", tag = "events",
     params(("id" = String, Path, description = "event id")),
-    responses((status = 200, description = "{event, parents, children, correlated, trail}")))]
+    security(("api_key" = []), ("bearer" = [])),
+    responses((status = 200, description = "{event, parents, children, correlated, trail}"),
+        Missing, Keyed, Busy))]
 pub(crate) async fn related(
     State(st): State<AppState>,
     _key: Read,
@@ -248,7 +327,8 @@ pub(crate) async fn related(
 /// The event's investigation trail, oldest first.
 #[utoipa::path(get, path = "/v1/events/{id}/trail", tag = "investigation",
     params(("id" = String, Path, description = "event id")),
-    responses((status = 200, description = "array of actions")))]
+    security(("api_key" = []), ("bearer" = [])),
+    responses((status = 200, description = "array of actions"), Missing, Keyed, Busy))]
 pub(crate) async fn trail(
     State(st): State<AppState>,
     _key: Read,
@@ -272,12 +352,31 @@ struct StatusBody {
     note: Option<String>,
 }
 
+json_schema!(
+    StatusBody,
+    "StatusChange",
+    object(
+        &["status", "by"],
+        json!({"status": one_of_json(event_statuses()), "by": required_text(ACTOR_MAX),
+               "note": optional_text(Some(TEXT_MAX))}),
+    )
+);
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NoteBody {
     note: String,
     by: String,
 }
+
+json_schema!(
+    NoteBody,
+    "Note",
+    object(
+        &["note", "by"],
+        json!({"note": required_text(TEXT_MAX), "by": required_text(ACTOR_MAX)}),
+    )
+);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -286,6 +385,15 @@ struct ActionBody {
     by: String,
 }
 
+json_schema!(
+    ActionBody,
+    "Remediation",
+    object(
+        &["action", "by"],
+        json!({"action": required_text(TEXT_MAX), "by": required_text(ACTOR_MAX)}),
+    )
+);
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EscalateBody {
@@ -293,10 +401,22 @@ struct EscalateBody {
     by: String,
 }
 
+json_schema!(
+    EscalateBody,
+    "Escalation",
+    object(
+        &["reason", "by"],
+        json!({"reason": {"type": "string", "maxLength": TEXT_MAX},
+               "by": required_text(ACTOR_MAX)}),
+    )
+);
+
 /// Records a status change `{status, by, note?}` in the trail.
 #[utoipa::path(post, path = "/v1/events/{id}/status", tag = "investigation",
     params(("id" = String, Path, description = "event id")),
-    responses((status = 201, description = "the trail entry")))]
+    security(("api_key" = []), ("bearer" = [])),
+    request_body(content = StatusBody, content_type = "application/json"),
+    responses((status = 201, description = "the trail entry"), JsonIn, Missing, Keyed, Busy))]
 pub(crate) async fn set_status(
     State(st): State<AppState>,
     _key: Admin,
@@ -315,7 +435,9 @@ pub(crate) async fn set_status(
 /// Adds a note `{note, by}` to the trail.
 #[utoipa::path(post, path = "/v1/events/{id}/notes", tag = "investigation",
     params(("id" = String, Path, description = "event id")),
-    responses((status = 201, description = "the trail entry")))]
+    security(("api_key" = []), ("bearer" = [])),
+    request_body(content = NoteBody, content_type = "application/json"),
+    responses((status = 201, description = "the trail entry"), JsonIn, Missing, Keyed, Busy))]
 pub(crate) async fn add_note(
     State(st): State<AppState>,
     _key: Admin,
@@ -330,7 +452,9 @@ pub(crate) async fn add_note(
 /// Records a remediation `{action, by}` in the trail.
 #[utoipa::path(post, path = "/v1/events/{id}/remediations", tag = "investigation",
     params(("id" = String, Path, description = "event id")),
-    responses((status = 201, description = "the trail entry")))]
+    security(("api_key" = []), ("bearer" = [])),
+    request_body(content = ActionBody, content_type = "application/json"),
+    responses((status = 201, description = "the trail entry"), JsonIn, Missing, Keyed, Busy))]
 pub(crate) async fn add_remediation(
     State(st): State<AppState>,
     _key: Admin,
@@ -345,7 +469,9 @@ pub(crate) async fn add_remediation(
 /// Escalates the event `{reason, by}`.
 #[utoipa::path(post, path = "/v1/events/{id}/escalate", tag = "investigation",
     params(("id" = String, Path, description = "event id")),
-    responses((status = 201, description = "the trail entry")))]
+    security(("api_key" = []), ("bearer" = [])),
+    request_body(content = EscalateBody, content_type = "application/json"),
+    responses((status = 201, description = "the trail entry"), JsonIn, Missing, Keyed, Busy))]
 pub(crate) async fn escalate(
     State(st): State<AppState>,
     _key: Admin,

@@ -13,6 +13,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
+use super::openapi::{Busy, Keyed, Open};
 use super::{blocking, AppState};
 
 const HTTP_HIST: &str = "seclog_http_request_duration_seconds";
@@ -83,7 +84,9 @@ pub(crate) async fn health(State(st): State<AppState>) -> (StatusCode, Json<Valu
 
 /// Prometheus metrics: events by type, queue, drops, commit latency, alerts, decisions, HTTP.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format")))]
+    security(("api_key" = []), ("bearer" = [])),
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain",
+        body = String), Keyed, Busy))]
 pub(crate) async fn metrics(
     State(st): State<AppState>,
     _key: super::auth::Read,
@@ -165,7 +168,7 @@ impl StatsCache {
 
 /// The OpenAPI document of this server, generated from the code.
 #[utoipa::path(get, path = "/openapi.json", tag = "operations",
-    responses((status = 200, description = "OpenAPI 3.1 document")))]
+    responses((status = 200, description = "OpenAPI 3.1 document", body = Object), Open))]
 pub(crate) async fn openapi(State(st): State<AppState>) -> Json<Value> {
     Json(st.openapi.as_ref().clone())
 }

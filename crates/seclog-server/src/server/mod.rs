@@ -16,8 +16,10 @@ pub(crate) mod decisions;
 pub(crate) mod error;
 pub(crate) mod events;
 pub(crate) mod health;
+pub(crate) mod openapi;
 
 use error::{ApiError, ApiResult};
+use openapi::{ErrorBody, ErrorDetail, KeySchemes};
 
 /// Largest single-event (and other JSON) body.
 pub(crate) const BODY_LIMIT: usize = 1024 * 1024;
@@ -68,7 +70,11 @@ pub(crate) fn params(q: Option<&str>) -> ApiResult<Vec<(String, String)>> {
 }
 
 #[derive(OpenApi)]
-#[openapi(info(title = "seclog", description = "Security event logging and monitoring API"))]
+#[openapi(
+    info(title = "seclog", description = "Security event logging and monitoring API"),
+    components(schemas(ErrorBody, ErrorDetail)),
+    modifiers(&KeySchemes)
+)]
 struct ApiDoc;
 
 /// Every route of the server, registered once for both the router and the OpenAPI document.
@@ -101,15 +107,27 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(health::openapi))
 }
 
+/// The document as served: the schemas written as JSON put in place.
+fn openapi_json(doc: &utoipa::openapi::OpenApi) -> anyhow::Result<serde_json::Value> {
+    let mut v = serde_json::to_value(doc)?;
+    openapi::unwrap_raw(&mut v);
+    Ok(v)
+}
+
 /// Builds the application for `logger`.
 pub(crate) fn app(logger: SecurityLogger) -> anyhow::Result<Router> {
     let _ = health::prometheus();
-    let (router, doc) = api().split_for_parts();
+    let (router, mut doc) = api().split_for_parts();
+    // The event schema states the size limits in force, which the configuration may change.
+    if let Some(c) = doc.components.as_mut() {
+        let limits = &logger.config().limits;
+        c.schemas.insert("EventInput".into(), openapi::EventIn::schema_for(limits));
+    }
     let state = AppState {
         logger,
         keys: Arc::default(),
         streams: Arc::default(),
-        openapi: Arc::new(serde_json::to_value(&doc)?),
+        openapi: Arc::new(openapi_json(&doc)?),
         stats: Arc::default(),
     };
     Ok(router
