@@ -3,6 +3,8 @@
 
 #[path = "http/common.rs"]
 mod common;
+#[path = "http/db_file.rs"]
+mod db_file;
 #[path = "http/decisions.rs"]
 mod decisions;
 #[path = "http/durability.rs"]
