@@ -1,6 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, unreachable_pub)]
 //! Integration tests of `seclog serve` through a real HTTP client.
 
+#[path = "http/auth_limit.rs"]
+mod auth_limit;
 #[path = "http/common.rs"]
 mod common;
 #[path = "http/db_file.rs"]
