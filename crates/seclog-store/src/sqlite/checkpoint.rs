@@ -57,12 +57,13 @@ const FIRST_GUESS_FRAMES: usize = 8;
 /// racing it, and what the WAL hook learns of each commit.
 pub(super) struct Checkpointer {
     handle: JoinHandle<()>,
-    /// Held by the thread while it checkpoints, and by [`truncate`]'s caller.
+    /// Held by the thread while it checkpoints, by the writer's own checkpoint in the hook and by
+    /// [`truncate`]'s caller; always taken after the writer connection's lock, never before.
     pub(super) running: Arc<Mutex<()>>,
     track: Arc<WalTrack>,
     limits: WalLimits,
-    /// Most events per insert transaction that keep it within [`WalLimits::writer`] frames,
-    /// from the last insert (0: not known yet).
+    /// Most events per insert transaction that keep it within a quarter of the bound
+    /// ([`Checkpointer::budget`]), from the last insert (0: not known yet).
     hint: AtomicUsize,
 }
 

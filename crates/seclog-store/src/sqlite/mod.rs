@@ -387,10 +387,12 @@ impl Store for SqliteStore {
         if !self.file {
             return Ok(true);
         }
-        // The background thread waits meanwhile (its PASSIVE checkpoint would make this one
-        // fail at once: one checkpoint at a time).
+        // The writer first, then the background thread's lock, in the order of the WAL hook
+        // (which runs under the writer's lock). The thread waits meanwhile: its PASSIVE
+        // checkpoint would make this one fail at once (one checkpoint at a time).
+        let writer = self.writer.lock();
         let _running = self.checkpointer.as_ref().map(|c| c.running.lock());
-        let done = checkpoint::truncate(&self.writer.lock(), self.busy_timeout)?;
+        let done = checkpoint::truncate(&writer, self.busy_timeout)?;
         if let (true, Some(c)) = (done, &self.checkpointer) {
             c.completed();
         }
