@@ -180,7 +180,7 @@ pub trait Store: Send + Sync {
     fn count_active_api_keys(&self) -> Result<u64>;
 
     /// The most events one [`Store::insert_events`] call should hold to keep the backend's
-    /// log within its bound (SQLite: half of `wal_max_bytes`), learnt from recent inserts;
+    /// log within its bound (SQLite: an eighth of `wal_max_bytes`), learnt from recent inserts;
     /// `None` when there is no such bound or it is not known yet. Callers that batch (the
     /// logger's writer) stay below it; a larger batch still works.
     fn insert_batch_hint(&self) -> Option<usize> {

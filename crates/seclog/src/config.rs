@@ -90,7 +90,7 @@ pub struct Config {
     /// Bound of the SQLite write-ahead log (`<db_file>-wal`), in bytes (default 64 MiB).
     /// Checkpoints copy it into the database file from a quarter of it on; at half of it the
     /// writer checkpoints itself, and it commits at most as many events per transaction as
-    /// fit in the other half (learnt from the WAL growth of its last transaction). A batch
+    /// fit in an eighth of it (learnt from the WAL growth of its last transaction). A batch
     /// logged with [`crate::SecurityLogger::log_events_durable`] is one transaction whatever
     /// its size. A clean close empties the WAL: the database file alone then holds everything.
     pub wal_max_bytes: u64,

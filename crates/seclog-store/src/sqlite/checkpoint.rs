@@ -62,7 +62,7 @@ pub(super) struct Checkpointer {
     pub(super) running: Arc<Mutex<()>>,
     track: Arc<WalTrack>,
     limits: WalLimits,
-    /// Most events per insert transaction that keep it within a quarter of the bound
+    /// Most events per insert transaction that keep it within an eighth of the bound
     /// ([`Checkpointer::budget`]), from the last insert (0: not known yet).
     hint: AtomicUsize,
 }
@@ -79,11 +79,13 @@ struct WalTrack {
 }
 
 impl Checkpointer {
-    /// Frames an insert transaction should append at most: a quarter of the bound, so that
-    /// the WAL stays below the bound when it crosses the writer's checkpoint at half of it,
-    /// with room for a transaction that costs more per event than the one it was sized on.
+    /// Frames an insert transaction should append at most: an eighth of the bound. The WAL
+    /// crosses the writer's checkpoint at half of it with one transaction; the rest is room
+    /// for transactions that cost several times more per event than the one they were sized
+    /// on (B-tree pages split in bursts) and for one that follows a checkpoint which could
+    /// not restart the WAL.
     fn budget(&self) -> usize {
-        (self.limits.writer as usize / 2).max(1)
+        (self.limits.writer as usize / 4).max(1)
     }
 
     /// Learns from an insert transaction of `events` events that just committed.
@@ -184,6 +186,12 @@ pub(super) fn stop(writer: &mut Connection, checkpointer: Checkpointer) {
 
 fn run(conn: &Connection, rx: &Receiver<()>, running: &Mutex<()>, track: &WalTrack) {
     while rx.recv().is_ok() {
+        if track.completed.load(Ordering::Relaxed) {
+            // Nothing to copy since a complete checkpoint (a wake-up from before it). Keeping
+            // off matters: a checkpoint in progress while the next transaction begins keeps
+            // that transaction from restarting the WAL, which then grows on.
+            continue;
+        }
         let _guard = running.lock();
         // A failure (the database busy) is retried at the next wake-up; the backstop in the
         // hook bounds the WAL meanwhile.
@@ -197,8 +205,10 @@ fn run(conn: &Connection, rx: &Receiver<()>, running: &Mutex<()>, track: &WalTra
 }
 
 /// How long the close-time checkpoint waits for other connections (another process's writer
-/// or readers) before settling for what it could copy.
-pub(super) const CLOSE_WAIT: Duration = Duration::from_secs(1);
+/// or readers) before settling for what it could copy. Short: while it waits for readers it
+/// holds the WAL's write lock, so another process's writer (a running `seclog serve` while a
+/// CLI command ends) waits too.
+pub(super) const CLOSE_WAIT: Duration = Duration::from_millis(250);
 
 /// Copies the whole WAL into the database file and truncates the WAL to zero bytes
 /// (`PRAGMA wal_checkpoint(TRUNCATE)`), waiting at most [`CLOSE_WAIT`] for other connections.

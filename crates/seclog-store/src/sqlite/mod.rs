@@ -58,8 +58,8 @@ pub struct SqliteOptions {
     /// at half of it the write connection checkpoints itself, and after each restart of the
     /// WAL the file is truncated back to it (`journal_size_limit`). The file stays below the
     /// bound while a transaction is smaller than half of it (one transaction cannot be
-    /// split): [`Store::insert_batch_hint`] says how many events that is, from the WAL growth
-    /// of the last insert (with background checkpoints). A clean close empties the WAL
+    /// split): [`Store::insert_batch_hint`] says how many events keep a transaction within
+    /// an eighth of it, from the WAL growth of the last insert (with background checkpoints). A clean close empties the WAL
     /// entirely ([`Store::checkpoint`]).
     pub wal_max_bytes: u64,
     /// Run the checkpoints in a background thread with its own connection instead of inside
