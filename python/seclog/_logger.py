@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import datetime as _dt
 import json
 import os
 import sys
+import weakref
 from enum import Enum
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
@@ -96,12 +98,25 @@ def _seconds(duration: Union[None, int, float, _dt.timedelta]) -> Optional[int]:
     return secs
 
 
+# Loggers not closed yet: closed at interpreter exit, so that what they logged is committed
+# and the database file alone holds it (objects alive at exit are not always finalized).
+_open_loggers: "weakref.WeakSet[SecurityLogger]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_loggers() -> None:
+    for logger in list(_open_loggers):
+        logger.close()
+
+
 class SecurityLogger:
     """A security logger over the Rust engine. Safe to share between threads; every call
-    releases the GIL while the engine works. Use as a context manager to close it."""
+    releases the GIL while the engine works. Use as a context manager to close it; loggers
+    still open at interpreter exit are closed then."""
 
     def __init__(self, config: Optional[Mapping[str, Any]] = None) -> None:
         self._native = _native.Logger(_config_json(config))
+        _open_loggers.add(self)
 
     # -- logging -------------------------------------------------------------------------
     def log_event(self, event: Union[SecurityEvent, Mapping[str, Any]]) -> str:
@@ -122,8 +137,16 @@ class SecurityLogger:
         self._native.flush()
 
     def close(self) -> None:
-        """Commits what is queued and stops the writer. Idempotent."""
+        """Commits what is queued, stops the writer and checkpoints the database: the
+        database file alone then holds every event (no data left in its -wal file).
+        Idempotent."""
         self._native.close()
+        _open_loggers.discard(self)
+
+    def backup(self, dest: Union[str, "os.PathLike[str]"]) -> None:
+        """Writes a consistent copy of the database to the new file ``dest`` while logging
+        goes on (SQLite's online backup); an existing file is refused."""
+        self._native.backup(os.fspath(dest))
 
     def __enter__(self) -> "SecurityLogger":
         return self

@@ -389,10 +389,16 @@ impl Logger {
         self.run(py, |l| l.flush())
     }
 
-    /// Drains the queue and stops the writer. Idempotent.
+    /// Drains the queue, stops the writer and checkpoints the database (the database file
+    /// alone then holds everything). Idempotent.
     fn close(&self, py: Python<'_>) {
         let inner = &self.inner;
         py.detach(|| inner.close());
+    }
+
+    /// Writes a consistent copy of the database to the new file `dest` (online backup).
+    fn backup(&self, py: Python<'_>, dest: std::path::PathBuf) -> PyResult<()> {
+        self.run(py, |l| l.backup(&dest))
     }
 
     /// Events newest first as a JSON list; `filters` are textual `(key, value)` pairs.

@@ -93,6 +93,12 @@ pub(crate) enum Command {
         #[arg(long)]
         before: String,
     },
+    /// Write a consistent copy of the database (--db) to DEST, a new file, while it stays in
+    /// use (SQLite's online backup: `seclog serve` may go on ingesting meanwhile).
+    Backup {
+        /// The file to create.
+        dest: PathBuf,
+    },
     /// List the rules in force.
     Rules {
         /// Output format.

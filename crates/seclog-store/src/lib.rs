@@ -200,4 +200,29 @@ pub trait Store: Send + Sync {
 
     /// Number of keys not revoked.
     fn count_active_api_keys(&self) -> Result<u64>;
+
+    /// The most events one [`Store::insert_events`] call should hold to keep the backend's
+    /// log within its bound (SQLite: an eighth of `wal_max_bytes`), learnt from recent inserts;
+    /// `None` when there is no such bound or it is not known yet. Callers that batch (the
+    /// logger's writer) stay below it; a larger batch still works.
+    fn insert_batch_hint(&self) -> Option<usize> {
+        None
+    }
+
+    /// Makes the stored data complete in the backend's main file, as a clean close does
+    /// (SQLite: copies the whole write-ahead log into the database file and truncates the
+    /// log, so a copy of the database file alone holds every commit). Returns `false` when
+    /// another user of the same files (another process) kept it from completing; that user's
+    /// own close completes it. Backends without such a log return `true`.
+    fn checkpoint(&self) -> Result<bool> {
+        Ok(true)
+    }
+
+    /// Writes a consistent copy of everything stored (one snapshot: every commit before it
+    /// started, none after) to the new file `dest`, while the store stays in use. An existing
+    /// `dest` is [`StoreError::Invalid`]; so is a backend that cannot make backups.
+    fn backup(&self, dest: &std::path::Path) -> Result<()> {
+        let _ = dest;
+        Err(StoreError::Invalid("this store cannot write backups".into()))
+    }
 }

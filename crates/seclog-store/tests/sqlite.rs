@@ -349,14 +349,17 @@ fn file_len(path: &std::path::Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
-/// Writes 40 transactions of 200 events with a 50-page checkpoint threshold; returns the
+/// The WAL bound of [`write_with_checkpoints`]: 4 MiB.
+const WAL_MAX: u64 = 4 << 20;
+
+/// Writes 40 transactions of 200 events with the WAL bounded to [`WAL_MAX`]; returns the
 /// largest WAL seen and the database file's size (after `settle`), then reopens to count.
 fn write_with_checkpoints(background: bool) -> (u64, u64) {
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("seclog.db");
     let wal = dir.path().join("seclog.db-wal");
     let opts = SqliteOptions {
-        wal_autocheckpoint_pages: 50,
+        wal_max_bytes: WAL_MAX,
         background_checkpoint: background,
         ..Default::default()
     };
@@ -390,10 +393,10 @@ fn background_checkpoints_copy_pages_and_keep_the_wal_bounded() {
     eprintln!("largest WAL: background {wal_bg} bytes, inline {wal_inline} bytes");
     // Each transaction here appends ~0.6 MiB of frames. A WAL that never restarts (the
     // background checkpoint alone, racing the writer, never completes) holds all 40 of them,
-    // ~24 MiB; the writer's own checkpoint at 4x the threshold keeps it to a few.
-    assert!(wal_bg < 8 << 20, "WAL grew to {wal_bg} bytes");
+    // ~24 MiB; the writer's own checkpoint at half the bound keeps it below the bound.
+    assert!(wal_bg < WAL_MAX, "WAL grew to {wal_bg} bytes");
     assert!(db_bg > 1 << 20, "database file {db_bg} bytes");
-    assert!(wal_inline < 8 << 20, "WAL grew to {wal_inline} bytes");
+    assert!(wal_inline < WAL_MAX, "WAL grew to {wal_inline} bytes");
 }
 
 #[test]

@@ -26,6 +26,9 @@ pub enum QueueFullPolicy {
     Drop,
 }
 
+/// The smallest `wal_max_bytes` accepted: 64 KiB (a few transactions of a few events).
+pub const MIN_WAL_MAX_BYTES: u64 = 64 * 1024;
+
 /// Blocking and risk settings of real-time monitoring.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -74,7 +77,8 @@ pub struct Config {
     /// What happens when the queue is full.
     pub queue_full_policy: QueueFullPolicy,
     /// Most events committed in one transaction (default: the queue capacity, so a backlog is
-    /// committed at once; fewer, larger transactions rewrite fewer index pages).
+    /// committed at once; fewer, larger transactions rewrite fewer index pages). The WAL bound
+    /// may lower it: see `wal_max_bytes`.
     pub batch_size: usize,
     /// Pin the writer thread (the one serial step of ingest) to this CPU, and keep seclog's
     /// other threads (checkpoints, retention; in `seclog serve` all of its threads) off it
@@ -89,6 +93,13 @@ pub struct Config {
     pub shared_engine: bool,
     /// `log_event` returns only after the event is committed.
     pub durable: bool,
+    /// Bound of the SQLite write-ahead log (`<db_file>-wal`), in bytes (default 64 MiB).
+    /// Checkpoints copy it into the database file from a quarter of it on; at half of it the
+    /// writer checkpoints itself, and it commits at most as many events per transaction as
+    /// fit in an eighth of it (learnt from the WAL growth of its last transaction). A batch
+    /// logged with [`crate::SecurityLogger::log_events_durable`] is one transaction whatever
+    /// its size. A clean close empties the WAL: the database file alone then holds everything.
+    pub wal_max_bytes: u64,
     /// How long a durable write waits for its commit, in milliseconds.
     pub durable_timeout_ms: u64,
     /// Rotate the log file when it would exceed this size.
@@ -128,6 +139,7 @@ impl Default for Config {
             writer_cpu: None,
             shared_engine: true,
             durable: false,
+            wal_max_bytes: seclog_store::sqlite::DEFAULT_WAL_MAX_BYTES,
             durable_timeout_ms: 10_000,
             log_file_max_bytes: 100 * 1024 * 1024,
             log_file_max_files: 5,
@@ -216,6 +228,9 @@ impl Config {
         if let Some(v) = get("SECLOG_DURABLE") {
             self.durable = flag("SECLOG_DURABLE", &v)?;
         }
+        if let Some(v) = get("SECLOG_WAL_MAX_BYTES") {
+            self.wal_max_bytes = num("SECLOG_WAL_MAX_BYTES", &v)?;
+        }
         if let Some(v) = get("SECLOG_SESSION_HASH_KEY") {
             self.session_hash_key = Some(v);
         }
@@ -261,6 +276,12 @@ impl Config {
             return Err(LogError::Config(format!(
                 "monitoring.ipv6_prefix must be between 1 and 128, got {}",
                 self.monitoring.ipv6_prefix
+            )));
+        }
+        if self.wal_max_bytes < MIN_WAL_MAX_BYTES {
+            return Err(LogError::Config(format!(
+                "wal_max_bytes must be at least {MIN_WAL_MAX_BYTES}, got {}",
+                self.wal_max_bytes
             )));
         }
         for net in &self.monitoring.allowlist {
@@ -375,6 +396,21 @@ mod tests {
         let ok = Config::from_toml_str("[monitoring]\nipv6_prefix = 128").unwrap();
         assert_eq!(ok.monitoring.ipv6_prefix, 128);
         ok.validate().unwrap();
+    }
+
+    #[test]
+    fn wal_max_bytes_comes_from_toml_and_env_and_is_checked() {
+        assert_eq!(Config::default().wal_max_bytes, 64 << 20);
+        let mut cfg = Config::from_toml_str("wal_max_bytes = 2097152").unwrap();
+        assert_eq!(cfg.wal_max_bytes, 2 << 20);
+        cfg.apply_env(|k| (k == "SECLOG_WAL_MAX_BYTES").then(|| "1048576".to_string())).unwrap();
+        assert_eq!(cfg.wal_max_bytes, 1 << 20);
+        let err = Config::from_toml_str("wal_max_bytes = 1000").unwrap().validate().unwrap_err();
+        assert!(err.to_string().contains("wal_max_bytes"), "{err}");
+        let err = Config::default()
+            .apply_env(|k| (k == "SECLOG_WAL_MAX_BYTES").then(|| "big".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("SECLOG_WAL_MAX_BYTES"), "{err}");
     }
 
     #[test]

@@ -139,7 +139,11 @@ impl SecurityLogger {
     }
 
     fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
-        let opts = SqliteOptions { avoid_cpu: config.writer_cpu, ..SqliteOptions::default() };
+        let opts = SqliteOptions {
+            avoid_cpu: config.writer_cpu,
+            wal_max_bytes: config.wal_max_bytes,
+            ..SqliteOptions::default()
+        };
         Ok(Arc::new(SqliteStore::open_with(&config.db_file, opts)?))
     }
 
@@ -791,10 +795,24 @@ impl SecurityLogger {
         done_rx.recv().map_err(|_| LogError::Closed)
     }
 
-    /// Stops accepting events, drains and commits the queue, and stops the threads.
-    /// Further calls to `log_event` return [`LogError::Closed`]. Idempotent.
+    /// Stops accepting events, drains and commits the queue, stops the threads, and
+    /// checkpoints the store (SQLite: the whole WAL is copied into the database file and
+    /// truncated, so the database file alone holds everything). Further calls to `log_event`
+    /// return [`LogError::Closed`]; queries still work. Idempotent. Dropping the last clone
+    /// does the same.
     pub fn close(&self) {
         self.inner.close();
+    }
+
+    /// Writes a consistent copy of the whole database to the new file `dest` while logging
+    /// goes on (SQLite's online backup API: one snapshot holding every event committed
+    /// before it started, including what this logger had queued before the call). An
+    /// existing `dest` is refused.
+    pub fn backup(&self, dest: &Path) -> Result<()> {
+        if self.inner.tx.read().is_some() {
+            self.flush()?;
+        }
+        Ok(self.inner.store.backup(dest)?)
     }
 
     /// Events matching `filter`, newest first, at most `limit` (the spec's `get_events`).
@@ -907,6 +925,17 @@ impl Inner {
         if let Some((stop, h)) = self.retention.lock().take() {
             drop(stop);
             let _ = h.join();
+        }
+        // Every commit is in: the database file alone is to hold them all. Incomplete when
+        // another process uses the database (its own close completes it).
+        // (A client leaves that to the engine, whose writer it must not hold up.)
+        if self.link.is_some() {
+            return;
+        }
+        match self.store.checkpoint() {
+            Ok(true) => {}
+            Ok(false) => tracing::debug!("final checkpoint incomplete: the database is in use"),
+            Err(e) => tracing::warn!(error = %e, "final checkpoint failed"),
         }
         drop(self.lock.lock().take());
     }

@@ -90,6 +90,9 @@ impl Writer {
         let mut ips: Vec<SuspiciousIp> = Vec::new();
         let mut decisions: Vec<seclog_core::monitor::Decision> = Vec::new();
         while let Ok(first) = self.rx.recv() {
+            // The store may ask for smaller transactions (SQLite: to keep the WAL bounded).
+            let limit =
+                self.store.insert_batch_hint().map_or(self.batch_size, |h| h.min(self.batch_size));
             let mut next = Some(first);
             let mut taken = 0usize;
             while let Some(msg) = next.take() {
@@ -116,7 +119,7 @@ impl Writer {
                     Msg::PendingIps => {}
                     Msg::Flush(done) => flushes.push(done),
                 }
-                if taken < self.batch_size {
+                if taken < limit {
                     next = self.rx.try_recv().ok();
                 }
             }

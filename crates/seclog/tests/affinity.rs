@@ -42,18 +42,19 @@ fn the_writer_runs_on_its_cpu_and_the_checkpoint_and_retention_threads_keep_off_
     assert_eq!(cpus_of("seclog-writer"), vec![cpu.to_string()]);
     if cpus.len() > 1 {
         for name in ["seclog-checkpoi", "seclog-retentio"] {
-            // Each thread moves itself off the CPU as it starts: give it a moment.
+            // Each thread names itself and moves itself off the CPU as it starts: give it a
+            // moment (until it runs, it bears the name of the thread that spawned it).
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
             let allowed = loop {
                 let sets = cpus_of(name);
-                // A new thread takes its name as it starts: until then it is not found.
-                if sets.is_empty() && std::time::Instant::now() < deadline {
+                let late = std::time::Instant::now() > deadline;
+                if sets.len() != 1 && !late {
                     std::thread::sleep(std::time::Duration::from_millis(5));
                     continue;
                 }
                 assert_eq!(sets.len(), 1, "{name}: {sets:?}");
                 let allowed = parse_list(&sets[0]);
-                if !allowed.contains(&cpu) || std::time::Instant::now() > deadline {
+                if !allowed.contains(&cpu) || late {
                     break allowed;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(5));

@@ -9,6 +9,7 @@ use crate::backend::{Backend, Local, Remote};
 use crate::cli::{Cli, Command};
 
 mod alerts;
+mod backup;
 pub(crate) mod decisions;
 mod detect;
 mod export;
@@ -36,6 +37,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Purge { ref before } => purge::run(&*backend(&cli)?, before),
         Command::Serve(ref args) => serve::serve(open(&cli)?, args),
         Command::Keys { ref action } => serve::keys(&open(&cli)?, action),
+        Command::Backup { ref dest } => backup::run(&cli, dest),
         Command::Rules { format } => match remote(&cli)? {
             Some(r) => decisions::rules(&r.rules()?, format),
             None => decisions::rules(&config(&cli)?.effective_rules()?, format),

@@ -1,5 +1,7 @@
 //! API keys: generation, SHA-256 hashes, scopes, and the extractor that enforces them.
-//! Every missing, invalid or insufficient key is logged as a security event.
+//! Every missing, invalid or insufficient key is logged as a security event; missing and
+//! invalid keys are rate limited per address ([`super::auth_limit`]), and a valid key is
+//! authorised whatever its address sent before.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -14,6 +16,7 @@ use seclog_store::ApiKeyRecord;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::auth_limit::{FailedAuthLimiter, Verdict};
 use super::error::ApiError;
 use super::AppState;
 
@@ -154,7 +157,8 @@ async fn authorize(
             return Ok(rec);
         }
     }
-    let ip = peer(parts).map(|p| p.ip().to_string());
+    let peer_ip = peer(parts).map(|p| p.ip());
+    let ip = peer_ip.map(|p| p.to_string());
     let ua =
         parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
     let resource = format!("{} {}", parts.method, parts.uri.path());
@@ -172,18 +176,43 @@ async fn authorize(
             None => {
                 let reason = if key.is_some() { "invalid API key" } else { "missing API key" };
                 details.insert("reason".into(), reason.into());
-                let r = seclog::log_auth_attempt(
-                    logger,
-                    "api_key",
-                    false,
-                    ip.as_deref(),
-                    ua.as_deref(),
-                    Some(details),
-                );
-                if let Err(e) = r {
-                    tracing::warn!(error = %e, "cannot log an authentication failure");
+                let verdict = peer_ip.map_or(Verdict::Allowed, |p| {
+                    let prefix = logger.config().monitoring.ipv6_prefix;
+                    st.auth_limit.fail(&FailedAuthLimiter::client(p, prefix), Instant::now())
+                });
+                match verdict {
+                    Verdict::Allowed => {
+                        let r = seclog::log_auth_attempt(
+                            logger,
+                            "api_key",
+                            false,
+                            ip.as_deref(),
+                            ua.as_deref(),
+                            Some(details),
+                        );
+                        if let Err(e) = r {
+                            tracing::warn!(error = %e, "cannot log an authentication failure");
+                        }
+                        Err(ApiError::unauthorized())
+                    }
+                    Verdict::Limited { retry_after_secs, first } => {
+                        // One event per episode: the refused attempts themselves are not
+                        // logged one by one (a flood of guesses is not a flood of rows).
+                        if let (true, Some(ip)) = (first, ip.as_deref()) {
+                            let r = seclog::log_rate_limiting_trigger(
+                                logger,
+                                ip,
+                                &resource,
+                                "failed_api_key",
+                                Some(details),
+                            );
+                            if let Err(e) = r {
+                                tracing::warn!(error = %e, "cannot log a rate limit");
+                            }
+                        }
+                        Err(ApiError::too_many_failures(retry_after_secs))
+                    }
                 }
-                Err(ApiError::unauthorized())
             }
             Some(rec) if !grants(&rec, scope) => {
                 details.insert("required_scope".into(), scope.into());

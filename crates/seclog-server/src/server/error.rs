@@ -49,6 +49,18 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or invalid API key")
     }
 
+    /// 429 for an address that failed authentication too often: retry after `retry` seconds
+    /// (a valid key is never refused).
+    pub(crate) fn too_many_failures(retry: u32) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_failed_keys",
+            "too many requests with a missing or invalid API key from this address; retry later",
+        );
+        e.retry_after = Some(retry);
+        e
+    }
+
     pub(crate) fn forbidden(scope: &str) -> Self {
         Self::new(
             StatusCode::FORBIDDEN,

@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 pub(crate) mod admin;
 pub(crate) mod alerts;
 pub(crate) mod auth;
+pub(crate) mod auth_limit;
 pub(crate) mod decisions;
 pub(crate) mod error;
 pub(crate) mod events;
@@ -31,6 +32,7 @@ pub(crate) const BATCH_LIMIT: usize = 16 * 1024 * 1024;
 pub(crate) struct AppState {
     pub(crate) logger: SecurityLogger,
     pub(crate) keys: Arc<auth::KeyCache>,
+    pub(crate) auth_limit: Arc<auth_limit::FailedAuthLimiter>,
     pub(crate) streams: Arc<decisions::StreamState>,
     pub(crate) openapi: Arc<serde_json::Value>,
     pub(crate) stats: Arc<health::StatsCache>,
@@ -114,6 +116,38 @@ fn openapi_json(doc: &utoipa::openapi::OpenApi) -> anyhow::Result<serde_json::Va
     Ok(v)
 }
 
+/// The routes served without an API key.
+pub(crate) const KEYLESS_ROUTES: &[&str] = &["/health", "/openapi.json"];
+
+/// States the 429 of the failed-key rate limit ([`auth_limit`]) on every route that takes a
+/// key.
+fn document_failed_key_limit(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{header::HeaderBuilder, ResponseBuilder};
+    let response = ResponseBuilder::new()
+        .description(
+            "too many requests with a missing or invalid API key from this address (a valid \
+             key is never refused)",
+        )
+        .header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::Integer))
+                .description(Some("seconds until the address may try another key"))
+                .build(),
+        )
+        .build();
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if KEYLESS_ROUTES.contains(&path.as_str()) {
+            continue;
+        }
+        let ops = [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch];
+        for op in ops.into_iter().flatten() {
+            op.responses.responses.insert("429".into(), response.clone().into());
+        }
+    }
+}
+
 /// Builds the application for `logger`.
 pub(crate) fn app(logger: SecurityLogger) -> anyhow::Result<Router> {
     let _ = health::prometheus();
@@ -123,9 +157,11 @@ pub(crate) fn app(logger: SecurityLogger) -> anyhow::Result<Router> {
         let limits = &logger.config().limits;
         c.schemas.insert("EventInput".into(), openapi::EventIn::schema_for(limits));
     }
+    document_failed_key_limit(&mut doc);
     let state = AppState {
         logger,
         keys: Arc::default(),
+        auth_limit: Arc::default(),
         streams: Arc::default(),
         openapi: Arc::new(openapi_json(&doc)?),
         stats: Arc::default(),
@@ -133,7 +169,7 @@ pub(crate) fn app(logger: SecurityLogger) -> anyhow::Result<Router> {
     Ok(router
         .fallback(health::not_found)
         .method_not_allowed_fallback(health::method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), health::track))
+        .layer(axum::middleware::from_fn(health::track))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state))
 }

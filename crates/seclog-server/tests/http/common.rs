@@ -90,9 +90,14 @@ impl Server {
     }
 
     /// SIGTERM, then the exit status.
-    pub fn terminate(mut self) -> std::process::ExitStatus {
+    pub fn terminate(self) -> std::process::ExitStatus {
+        self.signal("-TERM")
+    }
+
+    /// Sends `signal` (`-TERM`, `-INT`, ...), then the exit status.
+    pub fn signal(mut self, signal: &str) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
-        let st = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let st = Command::new("kill").args([signal, &pid]).status().unwrap();
         assert!(st.success());
         let status = self.child.wait().unwrap();
         std::mem::forget(self);

@@ -16,6 +16,7 @@
 
 mod actions;
 mod alerts;
+mod backup;
 mod bind;
 mod checkpoint;
 mod codec;
@@ -53,13 +54,18 @@ pub struct SqliteOptions {
     pub busy_timeout: Duration,
     /// Page cache per connection, in KiB.
     pub cache_kib: u32,
-    /// WAL size, in pages, that triggers an automatic checkpoint (SQLite's default is 1000;
-    /// seclog uses 10,000: fewer checkpoints under sustained inserts, a WAL of up to ~40 MiB).
-    pub wal_autocheckpoint_pages: u32,
-    /// Run those checkpoints in a background thread with its own connection instead of inside
+    /// Bound of the WAL file, in bytes. Checkpoints start when the WAL holds a quarter of it;
+    /// at half of it the write connection checkpoints itself, and after each restart of the
+    /// WAL the file is truncated back to it (`journal_size_limit`). The file stays below the
+    /// bound while a transaction is smaller than half of it (one transaction cannot be
+    /// split): [`Store::insert_batch_hint`] says how many events keep a transaction within
+    /// an eighth of it, from the WAL growth of the last insert (with background checkpoints). A clean close empties the WAL
+    /// entirely ([`Store::checkpoint`]).
+    pub wal_max_bytes: u64,
+    /// Run the checkpoints in a background thread with its own connection instead of inside
     /// the `COMMIT` of the write connection (file databases only). The writer then never
-    /// copies most pages to the database file nor waits for most `fsync`s; at 4 times the
-    /// threshold it checkpoints the rest itself, so the WAL stays bounded.
+    /// copies most pages to the database file nor waits for most `fsync`s; at half of
+    /// [`SqliteOptions::wal_max_bytes`] it checkpoints the rest itself.
     pub background_checkpoint: bool,
     /// Keep the background checkpoint thread off this CPU (the one the logger's writer
     /// thread is pinned to; see [`crate::affinity`]).
@@ -73,26 +79,40 @@ impl Default for SqliteOptions {
             read_connections: 4,
             busy_timeout: Duration::from_secs(5),
             cache_kib: 32 * 1024,
-            wal_autocheckpoint_pages: 10_000,
+            wal_max_bytes: DEFAULT_WAL_MAX_BYTES,
             background_checkpoint: true,
             avoid_cpu: None,
         }
     }
 }
 
+/// The default of [`SqliteOptions::wal_max_bytes`]: 64 MiB.
+pub const DEFAULT_WAL_MAX_BYTES: u64 = 64 * 1024 * 1024;
+
 /// A [`Store`] in one SQLite database file (or in memory).
 pub struct SqliteStore {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
-    checkpointer: Option<std::thread::JoinHandle<()>>,
+    checkpointer: Option<checkpoint::Checkpointer>,
+    busy_timeout: Duration,
+    /// A file database (in WAL mode), not an in-memory one.
+    file: bool,
 }
 
 impl Drop for SqliteStore {
     fn drop(&mut self) {
-        if let Some(handle) = self.checkpointer.take() {
-            checkpoint::stop(self.writer.get_mut(), handle);
+        if let Some(c) = self.checkpointer.take() {
+            checkpoint::stop(self.writer.get_mut(), c);
         }
+        if self.file {
+            // A failure leaves the WAL beside the database file: nothing is lost, the next
+            // open reads it.
+            let _ = checkpoint::truncate(self.writer.get_mut(), self.busy_timeout);
+        }
+        // The write connection closes last: when no other process has the database open,
+        // SQLite then removes the (empty) WAL and shared-memory files too.
+        self.readers.clear();
     }
 }
 
@@ -109,7 +129,6 @@ fn configure(conn: &Connection, opts: &SqliteOptions) -> Result<()> {
         .map_err(c)?;
     conn.pragma_update(None, "cache_size", -i64::from(opts.cache_kib)).map_err(c)?;
     conn.pragma_update(None, "temp_store", "MEMORY").map_err(c)?;
-    conn.pragma_update(None, "wal_autocheckpoint", opts.wal_autocheckpoint_pages).map_err(c)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
@@ -124,6 +143,7 @@ impl SqliteStore {
     /// Opens the database at `path` with `opts`.
     pub fn open_with(path: impl AsRef<Path>, opts: SqliteOptions) -> Result<Self> {
         let path = path.as_ref();
+        let c_err = |e| db_err("configure connection", e);
         let mut writer = Connection::open(path).map_err(|e| db_err("open database", e))?;
         configure(&writer, &opts)?;
         let mode: String = writer
@@ -135,6 +155,14 @@ impl SqliteStore {
             )));
         }
         schema::migrate(&mut writer)?;
+        let page_size: i64 =
+            writer.pragma_query_value(None, "page_size", |r| r.get(0)).map_err(c_err)?;
+        let page_size = u64::try_from(page_size).unwrap_or(4096);
+        let limits = checkpoint::WalLimits::new(opts.wal_max_bytes, page_size);
+        // Before the checkpoint thread's hook is installed: this pragma installs SQLite's own.
+        writer.pragma_update(None, "wal_autocheckpoint", limits.background).map_err(c_err)?;
+        let limit = i64::try_from(opts.wal_max_bytes).unwrap_or(i64::MAX);
+        writer.pragma_update(None, "journal_size_limit", limit).map_err(c_err)?;
         let mut readers = Vec::new();
         for _ in 0..opts.read_connections.max(1) {
             let r = Connection::open_with_flags(
@@ -148,7 +176,7 @@ impl SqliteStore {
             readers.push(Mutex::new(r));
         }
         let checkpointer = if opts.background_checkpoint {
-            Some(checkpoint::start(&mut writer, path, &opts)?)
+            Some(checkpoint::start(&mut writer, path, &opts, limits)?)
         } else {
             None
         };
@@ -157,6 +185,8 @@ impl SqliteStore {
             readers,
             next_reader: AtomicUsize::new(0),
             checkpointer,
+            busy_timeout: opts.busy_timeout,
+            file: true,
         })
     }
 
@@ -170,6 +200,8 @@ impl SqliteStore {
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
             checkpointer: None,
+            busy_timeout: SqliteOptions::default().busy_timeout,
+            file: false,
         })
     }
 
@@ -204,7 +236,15 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn insert_events(&self, events: &[SecurityEvent]) -> Result<()> {
-        events::insert_events(&mut self.writer.lock(), events)
+        events::insert_events(&mut self.writer.lock(), events)?;
+        if let Some(c) = &self.checkpointer {
+            c.learn(events.len());
+        }
+        Ok(())
+    }
+
+    fn insert_batch_hint(&self) -> Option<usize> {
+        self.checkpointer.as_ref().map(checkpoint::Checkpointer::batch_hint)
     }
 
     fn get_event(&self, event_id: &str) -> Result<Option<SecurityEvent>> {
@@ -358,6 +398,26 @@ impl Store for SqliteStore {
 
     fn count_active_api_keys(&self) -> Result<u64> {
         self.read(actions::count_active)
+    }
+
+    fn checkpoint(&self) -> Result<bool> {
+        if !self.file {
+            return Ok(true);
+        }
+        // The writer first, then the background thread's lock, in the order of the WAL hook
+        // (which runs under the writer's lock). The thread waits meanwhile: its PASSIVE
+        // checkpoint would make this one fail at once (one checkpoint at a time).
+        let writer = self.writer.lock();
+        let _running = self.checkpointer.as_ref().map(|c| c.running.lock());
+        let done = checkpoint::truncate(&writer, self.busy_timeout)?;
+        if let (true, Some(c)) = (done, &self.checkpointer) {
+            c.completed();
+        }
+        Ok(done)
+    }
+
+    fn backup(&self, dest: &Path) -> Result<()> {
+        self.read(|c| backup::to_file(c, dest, self.busy_timeout))
     }
 }
 
