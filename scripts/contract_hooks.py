@@ -5,13 +5,17 @@ cannot state (both are in the descriptions of the fields concerned):
 
 - GET /v1/events: `start_time` must not be after `end_time` (a rule between two parameters);
 - an event's `timestamp` must not be more than a day ahead of the server's clock (a bound
-  relative to now).
+  relative to now);
+- DELETE /v1/decisions: at least one of `ip`, `range`, `scope`, `value`, not `ip` with
+  `range`, and with scope ip or range a `value` that is an address or network (rules between
+  parameters).
 
 A request that breaks neither is sent unchanged; one that breaks one is mended (the times
 swapped, the timestamp moved to the same moment of the year 2000), so that every other part
 of it, valid or not, still reaches the server.
 """
 
+import ipaddress
 from datetime import datetime, timedelta, timezone
 
 import schemathesis
@@ -39,6 +43,14 @@ def _mend_timestamp(event):
         event["timestamp"] = "2000" + event["timestamp"][4:]
 
 
+def _is_net(value):
+    try:
+        ipaddress.ip_network(str(value).strip(), strict=False)
+        return True
+    except ValueError:
+        return False
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
     path = case.operation.path
@@ -50,6 +62,18 @@ def before_call(context, case, kwargs):
                 case.query["end_time"],
                 case.query["start_time"],
             )
+    if method == "DELETE" and path == "/v1/decisions":
+        q = case.query if isinstance(case.query, dict) else {}
+        if "ip" in q and "range" in q:
+            del q["range"]
+        scope = str(q.get("scope", "")).strip().lower()
+        if "value" in q and scope in ("ip", "range"):
+            q["value"] = "192.0.2.1" if scope == "ip" else "192.0.2.0/24"
+        if "range" in q and not _is_net(q["range"]):
+            q["range"] = "192.0.2.0/24"
+        if not any(k in q for k in ("ip", "range", "scope", "value")):
+            q["ip"] = "192.0.2.1"
+        case.query = q
     if method == "POST" and path == "/v1/events":
         _mend_timestamp(case.body)
     if method == "POST" and path == "/v1/events/batch" and isinstance(case.body, list):

@@ -176,10 +176,15 @@ async fn authorize(
             None => {
                 let reason = if key.is_some() { "invalid API key" } else { "missing API key" };
                 details.insert("reason".into(), reason.into());
-                let verdict = peer_ip.map_or(Verdict::Allowed, |p| {
-                    let prefix = logger.config().monitoring.ipv6_prefix;
-                    st.auth_limit.fail(&FailedAuthLimiter::client(p, prefix), Instant::now())
-                });
+                // Allowlisted networks (the operators' own) are not rate limited; their
+                // failures are still logged and counted.
+                let verdict = peer_ip.filter(|p| !logger.blocklist().is_allowlisted(*p)).map_or(
+                    Verdict::Allowed,
+                    |p| {
+                        let prefix = logger.config().monitoring.ipv6_prefix;
+                        st.auth_limit.fail(&FailedAuthLimiter::client(p, prefix), Instant::now())
+                    },
+                );
                 match verdict {
                     Verdict::Allowed => {
                         let r = seclog::log_auth_attempt(

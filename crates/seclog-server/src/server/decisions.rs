@@ -22,7 +22,7 @@ use super::auth::{Admin, Bouncer, Read};
 use super::error::{json_body, ApiError, ApiResult};
 use super::openapi::{
     cidr, flag, ip_schema, json_schema, not_blank, object, query_params, required_text, trimmed,
-    BadQuery, Busy, JsonIn, Keyed, Missing,
+    trimmed_one_of, BadQuery, Busy, JsonIn, Keyed, Missing,
 };
 use super::{blocking, params, AppState, BODY_LIMIT};
 
@@ -368,6 +368,22 @@ pub(crate) async fn add(
     Ok((StatusCode::CREATED, Json(serde_json::to_value(d).map_err(|e| ApiError::internal(&e))?)))
 }
 
+query_params!(
+    /// The parameters of `DELETE /v1/decisions` (CrowdSec's). At least one of `ip`, `range`,
+    /// `scope`, `value` is needed, `ip` and `range` not together, and with `scope` ip or
+    /// range, `value` must be an address or network (400 otherwise).
+    LiftQuery,
+    vec![
+        ("ip", ip_schema(), "lift the decisions covering this address"),
+        ("range", json!({"type": "string"}), "lift the decisions covering this network (CIDR)"),
+        ("scope", trimmed_one_of(&["[Ii][Pp]", "[Rr][Aa][Nn][Gg][Ee]", "[Uu][Ss][Ee][Rr]"]),
+         "ip, range or user, any case"),
+        ("value", json!({"type": "string"}), "exact value"),
+        ("type", trimmed_one_of(&["[Bb][Aa][Nn]"]), "ban (every seclog decision is one)"),
+        ("contains", trimmed_one_of(&["[Tt][Rr][Uu][Ee]"]), "true (the only mode)"),
+    ]
+);
+
 /// CrowdSec's answer to a deletion: how many decisions were lifted, as a decimal string.
 #[derive(Serialize)]
 pub(crate) struct Deleted {
@@ -380,14 +396,8 @@ pub(crate) struct Deleted {
 /// /v1/decisions` (admin: in CrowdSec a machine's action, never a bouncer's). Lifted decisions
 /// stop blocking at once and are reported in the bouncer stream's `deleted`.
 #[utoipa::path(delete, path = "/v1/decisions", tag = "decisions",
-    params(("ip" = Option<String>, Query, description = "lift the decisions covering this IP"),
-           ("range" = Option<String>, Query, description = "lift the decisions covering this CIDR"),
-           ("scope" = Option<String>, Query, description = "Ip, Range or User"),
-           ("value" = Option<String>, Query, description = "exact value"),
-           ("type" = Option<String>, Query, description = "ban (the only type)"),
-           ("contains" = Option<bool>, Query, description = "true (the only mode)")),
-    responses((status = 200, description = "{\"nbDeleted\": \"N\"}"),
-              (status = 400, description = "no selection, or a bad or unknown parameter")))]
+    security(("api_key" = []), ("bearer" = [])), params(LiftQuery),
+    responses((status = 200, description = "{\"nbDeleted\": \"N\"}"), BadQuery, Keyed, Busy))]
 pub(crate) async fn delete_matching(
     State(st): State<AppState>,
     _key: Admin,

@@ -187,14 +187,19 @@ fn not_stored() -> ApiError {
     )
 }
 
-query_params!(
-    /// The filters of `GET /v1/events` (`seclog_core::EventFilter::from_params`) and paging.
-    EventQuery,
+/// The event filters (`seclog_core::EventFilter::from_params`), as query parameters.
+fn filter_params() -> Vec<(&'static str, Value, &'static str)> {
     vec![
-        ("event_type", trimmed_list_of(&event_types()),
-         "comma-separated event types (also `event_types`, `type`)"),
-        ("min_severity", trimmed_one_of(&severities()),
-         "this severity and above (also `severity`)"),
+        (
+            "event_type",
+            trimmed_list_of(&event_types()),
+            "comma-separated event types (also `event_types`, `type`)",
+        ),
+        (
+            "min_severity",
+            trimmed_one_of(&severities()),
+            "this severity and above (also `severity`)",
+        ),
         ("ip_address", ip_schema(), "events from this address (also `ip`)"),
         ("cidr", cidr(), "events from this network (IPv4 or IPv6 CIDR)"),
         ("user_id", json!({"type": "string"}), "exact user id"),
@@ -202,14 +207,47 @@ query_params!(
         ("correlation_id", json!({"type": "string"}), "exact correlation id"),
         ("status", trimmed_one_of(&event_statuses()), "events logged with this status"),
         ("parent_event_id", json!({"type": "string"}), "children of this event"),
-        ("start_time", json!({"type": "string", "format": "date-time"}),
-         "at or after this time, RFC 3339 (also `since`); not after end_time (400)"),
-        ("end_time", json!({"type": "string", "format": "date-time"}),
-         "at or before this time, RFC 3339 (also `until`)"),
-        ("limit", limit(1000), "page size, default 100"),
-        ("cursor", json!({"type": "string", "pattern": "^[+-]?[0-9]{1,18}\\.[\\s\\S]+$"}),
-         "the `next_cursor` of the previous page, unchanged"),
+        (
+            "start_time",
+            json!({"type": "string", "format": "date-time"}),
+            "at or after this time, RFC 3339 (also `since`); not after end_time (400)",
+        ),
+        (
+            "end_time",
+            json!({"type": "string", "format": "date-time"}),
+            "at or before this time, RFC 3339 (also `until`)",
+        ),
     ]
+}
+
+query_params!(
+    /// The filters of `GET /v1/events` and paging.
+    EventQuery,
+    {
+        let mut v = filter_params();
+        v.push(("limit", limit(1000), "page size, default 100"));
+        v.push((
+            "cursor",
+            json!({"type": "string", "pattern": "^[+-]?[0-9]{1,18}\\.[\\s\\S]+$"}),
+            "the `next_cursor` of the previous page, unchanged",
+        ));
+        v
+    }
+);
+
+query_params!(
+    /// The filters of `GET /v1/events/feed` and its position.
+    FeedQuery,
+    {
+        let mut v = filter_params();
+        v.push(("limit", limit(1000), "page size, default 100"));
+        v.push((
+            "after",
+            json!({"type": "integer", "minimum": 0}),
+            "the `position` of the previous answer",
+        ));
+        v
+    }
 );
 
 /// Events matching the filters (the library's filter keys), newest first, with a cursor.
@@ -248,9 +286,9 @@ pub(crate) async fn list_events(
 /// `limit`), oldest first. An event stored later comes after `position`, whatever its
 /// timestamp (an imported batch of old events too).
 #[utoipa::path(get, path = "/v1/events/feed", tag = "events",
-    params(("after" = Option<u64>, Query, description = "position of the previous answer"),
-           ("limit" = Option<usize>, Query, description = "1..=1000, default 100")),
-    responses((status = 200, description = "{events, position}")))]
+    security(("api_key" = []), ("bearer" = [])),
+    params(FeedQuery),
+    responses((status = 200, description = "{events, position}"), BadQuery, Keyed, Busy))]
 pub(crate) async fn feed(
     State(st): State<AppState>,
     _key: Read,
