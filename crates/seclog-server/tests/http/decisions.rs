@@ -145,3 +145,38 @@ fn crowdsec_delete_by_value_unblocks_the_ip_in_the_engine_and_the_stream() {
     let r = delete("/v1/decisions?ip=203.0.113.7", &admin).unwrap();
     assert_eq!(r.json::<Value>().unwrap(), json!({"nbDeleted": "0"}), "nothing left to lift");
 }
+
+/// `seclog decisions add|delete` on the database of a running `seclog serve` is carried out by
+/// the server (the engine of that database): its API and bouncer stream agree at once.
+#[test]
+fn a_decision_added_with_the_cli_on_the_database_is_enforced_by_the_running_server_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cli.db");
+    let s = Server::start(&db);
+    let bouncer = s.create_key(&["bouncer"]);
+    assert_eq!(s.get("/v1/decisions/stream?startup=true", &bouncer).send().unwrap().status(), 200);
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(crate::common::bin())
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    let ip = "198.51.100.77";
+    let lookup = || -> Value {
+        s.get(&format!("/v1/decisions?ip={ip}"), &bouncer).send().unwrap().json().unwrap()
+    };
+    cli(&["decisions", "add", "--ip", ip, "--duration", "1h", "--reason", "cli"]);
+    // The first request after the command returns already sees it.
+    let found = lookup();
+    assert_eq!(found[0]["value"], ip, "{found}");
+    let inc: Value = s.get("/v1/decisions/stream", &bouncer).send().unwrap().json().unwrap();
+    assert_eq!(inc["new"][0]["value"], ip, "{inc}");
+    cli(&["decisions", "delete", "--ip", ip]);
+    assert_eq!(lookup(), Value::Null);
+    let inc: Value = s.get("/v1/decisions/stream", &bouncer).send().unwrap().json().unwrap();
+    assert_eq!(inc["deleted"][0]["value"], ip, "{inc}");
+    s.terminate();
+}
