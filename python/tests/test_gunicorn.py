@@ -127,3 +127,27 @@ def test_sequential_attacker_gets_exactly_the_threshold_whatever_the_worker(tmp_
         assert reader.is_blocked(ATTACKER)
     finally:
         reader.close()
+
+
+def test_eight_concurrent_connections_get_at_most_the_threshold_plus_those_in_flight(tmp_path):
+    """40 wrong logins from one address over 8 concurrent connections (4 workers): the
+    failures that get through are at most threshold + connections - 1 (the requests already in
+    flight when the ban is decided), and each of them is stored once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    connections = 8
+    server = Gunicorn(tmp_path, ["-w", "4"])
+    try:
+        with ThreadPoolExecutor(connections) as pool:
+            answers = list(pool.map(lambda _: request(server.port, "POST", "/login"), range(40)))
+    finally:
+        log = server.stop()
+    through = sum(1 for s, _ in answers if s == 401)
+    assert THRESHOLD <= through <= THRESHOLD + connections - 1, (answers, log[-3000:])
+    assert all(s in (401, 403) for s, _ in answers), answers
+
+    reader = seclog.create_security_logger({"db_file": str(server.db)})
+    try:
+        assert len(reader.get_events(limit=1000)) == through
+    finally:
+        reader.close()

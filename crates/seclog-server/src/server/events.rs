@@ -260,19 +260,7 @@ pub(crate) async fn list_events(
     _key: Read,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let pairs = params(q.as_deref())?;
-    let mut limit = 100usize;
-    let mut cursor = None;
-    let mut rest = Vec::new();
-    for (k, v) in pairs {
-        match k.as_str() {
-            "limit" => limit = parse_limit(&v, 1000)?,
-            "cursor" => cursor = Some(v),
-            _ => rest.push((k, v)),
-        }
-    }
-    let filter = EventFilter::from_params(rest.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .map_err(|e| ApiError::invalid(e.field.clone(), e.to_string()))?;
+    let (filter, limit, cursor) = filter_and_paging(q.as_deref(), "cursor")?;
     // What is committed now: every event this server acknowledged is (201 after the commit),
     // and a query must not wait behind a busy writer. Events the server logs itself (failed
     // keys) show up once the writer commits them, within milliseconds.
@@ -294,25 +282,34 @@ pub(crate) async fn feed(
     _key: Read,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let pairs = params(q.as_deref())?;
+    let (filter, limit, after) = filter_and_paging(q.as_deref(), "after")?;
+    let after = after
+        .map(|v| v.trim().parse::<u64>())
+        .transpose()
+        .map_err(|_| ApiError::invalid("after", "must be the position of a previous answer"))?;
+    let page = blocking(&st, move |l| Ok(l.events_in_stored_order(&filter, after, limit)?)).await?;
+    Ok(Json(json!({"events": page.events, "position": page.position})))
+}
+
+/// The event filters of a query string, its `limit` (1..=1000, default 100) and the value of
+/// its paging parameter `position_key` (`cursor`, `after`).
+fn filter_and_paging(
+    q: Option<&str>,
+    position_key: &str,
+) -> ApiResult<(EventFilter, usize, Option<String>)> {
     let mut limit = 100usize;
-    let mut after = None;
+    let mut position = None;
     let mut rest = Vec::new();
-    for (k, v) in pairs {
+    for (k, v) in params(q)? {
         match k.as_str() {
             "limit" => limit = parse_limit(&v, 1000)?,
-            "after" => {
-                after = Some(v.trim().parse::<u64>().map_err(|_| {
-                    ApiError::invalid("after", "must be the position of a previous answer")
-                })?)
-            }
+            key if key == position_key => position = Some(v),
             _ => rest.push((k, v)),
         }
     }
     let filter = EventFilter::from_params(rest.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .map_err(|e| ApiError::invalid(e.field.clone(), e.to_string()))?;
-    let page = blocking(&st, move |l| Ok(l.events_in_stored_order(&filter, after, limit)?)).await?;
-    Ok(Json(json!({"events": page.events, "position": page.position})))
+    Ok((filter, limit, position))
 }
 
 /// Parses `limit` in `1..=max`.
