@@ -175,7 +175,17 @@ impl SecurityLogger {
     /// its socket, decisions come back into this process's block list, and queries read the
     /// database directly.
     fn new_client(config: Config) -> Result<Self> {
-        let store = Self::open_store(&config)?;
+        // Reads and the rare operator write only: one reader, a small page cache, and no
+        // checkpoints (those are the engine's).
+        let opts = SqliteOptions {
+            read_connections: 1,
+            cache_kib: 2048,
+            background_checkpoint: false,
+            checkpoint_on_close: false,
+            wal_max_bytes: config.wal_max_bytes,
+            ..SqliteOptions::default()
+        };
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_with(&config.db_file, opts)?);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let key = session_key(&config)?;
         let redactor = Redactor::new(config.redaction.clone(), key);
@@ -928,8 +938,13 @@ impl Inner {
         }
         // Every commit is in: the database file alone is to hold them all. Incomplete when
         // another process uses the database (its own close completes it).
-        // (A client leaves that to the engine, whose writer it must not hold up.)
-        if self.link.is_some() {
+        // A client leaves that to the engine, whose writer it must not hold up, unless no
+        // engine runs any more (the engine's own close found the database in use).
+        let free = self
+            .link
+            .is_some()
+            .then(|| EngineLock::try_acquire(&crate::engine::lock_path(&self.config.db_file)));
+        if matches!(free, Some(Ok(None) | Err(_))) {
             return;
         }
         match self.store.checkpoint() {

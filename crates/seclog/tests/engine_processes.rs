@@ -87,6 +87,7 @@ fn child_process() {
                 logger.flush().unwrap();
                 answer(format!("{:?}", logger.link_status()));
             }
+            ["status"] => answer(format!("{:?}", logger.link_status())),
             ["flush"] => {
                 logger.flush().unwrap();
                 answer("ok".into());
@@ -274,4 +275,29 @@ fn killing_the_engine_under_load_loses_no_event_stores_none_twice_and_bans_the_s
     expected.sort();
     assert_eq!(banned, expected, "{statuses:?}");
     reader.close();
+}
+
+#[test]
+fn when_the_engine_closes_first_the_last_client_to_close_leaves_the_database_file_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("last.db");
+    let engine = SecurityLogger::new(config(&db)).unwrap();
+    let mut peer = Peer::start(&db);
+    assert_eq!(peer.ask("role"), "Client");
+    for _ in 0..3 {
+        engine.log_event(failure("198.51.100.31")).unwrap();
+        peer.ask("fail 198.51.100.32");
+    }
+    engine.close();
+    // The client takes over for this one, then closes last.
+    peer.ask("fail 198.51.100.32");
+    assert!(peer.ask("status").contains("promotions: 1"));
+    peer.quit();
+    let wal = dir.path().join("last.db-wal");
+    assert!(std::fs::metadata(&wal).map_or(0, |m| m.len()) == 0, "the WAL is empty");
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(&db, &copy).unwrap();
+    let alone = SecurityLogger::new(Config { shared_engine: false, ..config(&copy) }).unwrap();
+    assert_eq!(alone.store().count_events(&EventFilter::default()).unwrap(), 7);
+    alone.close();
 }

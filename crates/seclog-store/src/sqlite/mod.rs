@@ -67,6 +67,10 @@ pub struct SqliteOptions {
     /// copies most pages to the database file nor waits for most `fsync`s; at half of
     /// [`SqliteOptions::wal_max_bytes`] it checkpoints the rest itself.
     pub background_checkpoint: bool,
+    /// Checkpoint and truncate the WAL when the store is dropped, so that the database file
+    /// alone holds everything (default). Off for a process that only reads beside another
+    /// one that writes (its checkpoint would hold that writer up).
+    pub checkpoint_on_close: bool,
     /// Keep the background checkpoint thread off this CPU (the one the logger's writer
     /// thread is pinned to; see [`crate::affinity`]).
     pub avoid_cpu: Option<usize>,
@@ -81,6 +85,7 @@ impl Default for SqliteOptions {
             cache_kib: 32 * 1024,
             wal_max_bytes: DEFAULT_WAL_MAX_BYTES,
             background_checkpoint: true,
+            checkpoint_on_close: true,
             avoid_cpu: None,
         }
     }
@@ -98,6 +103,8 @@ pub struct SqliteStore {
     busy_timeout: Duration,
     /// A file database (in WAL mode), not an in-memory one.
     file: bool,
+    /// [`SqliteOptions::checkpoint_on_close`].
+    checkpoint_on_close: bool,
 }
 
 impl Drop for SqliteStore {
@@ -105,7 +112,7 @@ impl Drop for SqliteStore {
         if let Some(c) = self.checkpointer.take() {
             checkpoint::stop(self.writer.get_mut(), c);
         }
-        if self.file {
+        if self.file && self.checkpoint_on_close {
             // A failure leaves the WAL beside the database file: nothing is lost, the next
             // open reads it.
             let _ = checkpoint::truncate(self.writer.get_mut(), self.busy_timeout);
@@ -187,6 +194,7 @@ impl SqliteStore {
             checkpointer,
             busy_timeout: opts.busy_timeout,
             file: true,
+            checkpoint_on_close: opts.checkpoint_on_close,
         })
     }
 
@@ -202,6 +210,7 @@ impl SqliteStore {
             checkpointer: None,
             busy_timeout: SqliteOptions::default().busy_timeout,
             file: false,
+            checkpoint_on_close: false,
         })
     }
 
