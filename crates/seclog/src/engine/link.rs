@@ -32,6 +32,10 @@ use crate::config::Config;
 use crate::error::{LogError, Result};
 use crate::logger::SecurityLogger;
 
+/// Most jobs (events, mostly) waiting for the link's thread: when the engine is slower than the
+/// application, `log_event` waits (or drops, with `queue_full_policy = drop`) beyond that,
+/// rather than the client holding tens of megabytes of events the engine has queued anyway.
+const MAX_QUEUED_JOBS: usize = 2_048;
 /// Most events in one request.
 const BATCH: usize = 5_000;
 /// Longest wait between two attempts to reach the engine.
@@ -121,7 +125,7 @@ impl Link {
             resending: AtomicBool::new(false),
             promoted: Mutex::new(None),
         });
-        let (tx, rx) = mpsc::channel(shared.config.queue_capacity.max(1));
+        let (tx, rx) = mpsc::channel(shared.config.queue_capacity.clamp(1, MAX_QUEUED_JOBS));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
