@@ -93,7 +93,7 @@ pub struct Config {
     pub shared_engine: bool,
     /// `log_event` returns only after the event is committed.
     pub durable: bool,
-    /// Bound of the SQLite write-ahead log (`<db_file>-wal`), in bytes (default 64 MiB).
+    /// Bound of the SQLite write-ahead log (`<db_file>-wal`), in bytes (default 128 MiB).
     /// Checkpoints copy it into the database file from a quarter of it on; at half of it the
     /// writer checkpoints itself, and it commits at most as many events per transaction as
     /// fit in an eighth of it (learnt from the WAL growth of its last transaction). A batch
@@ -400,7 +400,7 @@ mod tests {
 
     #[test]
     fn wal_max_bytes_comes_from_toml_and_env_and_is_checked() {
-        assert_eq!(Config::default().wal_max_bytes, 64 << 20);
+        assert_eq!(Config::default().wal_max_bytes, 128 << 20);
         let mut cfg = Config::from_toml_str("wal_max_bytes = 2097152").unwrap();
         assert_eq!(cfg.wal_max_bytes, 2 << 20);
         cfg.apply_env(|k| (k == "SECLOG_WAL_MAX_BYTES").then(|| "1048576".to_string())).unwrap();

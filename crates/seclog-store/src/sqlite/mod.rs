@@ -91,8 +91,9 @@ impl Default for SqliteOptions {
     }
 }
 
-/// The default of [`SqliteOptions::wal_max_bytes`]: 64 MiB.
-pub const DEFAULT_WAL_MAX_BYTES: u64 = 64 * 1024 * 1024;
+/// The default of [`SqliteOptions::wal_max_bytes`]: 128 MiB (the trade between WAL size and
+/// import speed is measured in docs/benchmarks.md, "WAL bound").
+pub const DEFAULT_WAL_MAX_BYTES: u64 = 128 * 1024 * 1024;
 
 /// A [`Store`] in one SQLite database file (or in memory).
 pub struct SqliteStore {
