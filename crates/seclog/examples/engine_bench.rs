@@ -1,11 +1,13 @@
 //! Benchmarks of one engine shared by several processes (docs/benchmarks.md, "One engine for
 //! every process"). The example runs itself as the client processes.
 //!
-//! `cargo run --release -p seclog --example engine_bench -- [propagation|cost|ingest|memory|all]`
+//! `cargo run --release -p seclog --example engine_bench -- [propagation|propagation-engine|cost|ingest|memory|all]`
 //!
 //! - propagation: one client logs the decisive (5th) failure of a fresh address, three other
 //!   clients poll their block lists (every 20 us); the time from the call to the last of them
 //!   seeing the ban, over 1,000 trials (wall clock of one machine);
+//! - propagation-engine: the same with the decisive event logged in the engine's own process
+//!   (the watch stream's part alone);
 //! - cost: `log_event` of an event no rule counts, in a client and in a standalone logger;
 //! - ingest: 4 client processes log 250,000 events each into one engine;
 //! - memory: the resident memory a client logger adds to its process.
@@ -199,6 +201,49 @@ fn propagation(dir: &Path) {
     engine.close();
 }
 
+/// The same ban decided in the engine's own process: the watch stream's part alone.
+fn propagation_from_engine(dir: &Path) {
+    let db = dir.join("prop-engine.db");
+    let engine = SecurityLogger::new(config(&db)).unwrap();
+    let mut watchers: Vec<(Child, BufReader<std::process::ChildStdout>)> = (0..3)
+        .map(|_| {
+            let mut c = spawn("watcher", &db);
+            let mut o = BufReader::new(c.stdout.take().unwrap());
+            assert_eq!(read_line(&mut o), "ready");
+            (c, o)
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut starts = Vec::with_capacity(TRIALS);
+    for k in 0..TRIALS {
+        let ip = trial_ip(k);
+        for _ in 0..4 {
+            engine.log_event(failure(&ip)).unwrap();
+        }
+        starts.push(now_us());
+        engine.log_event(failure(&ip)).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let mut latest = vec![0u128; TRIALS];
+    for (c, o) in &mut watchers {
+        for l in latest.iter_mut() {
+            *l = (*l).max(read_line(o).parse().unwrap());
+        }
+        c.wait().unwrap();
+    }
+    let mut lat: Vec<u128> =
+        latest.iter().zip(&starts).map(|(l, s)| l.saturating_sub(*s)).collect();
+    lat.sort_unstable();
+    println!(
+        "propagation (decisive event in the engine's process -> ban in 3 client processes, \
+         {TRIALS} trials): p50 {} us, p99 {} us, max {} us",
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+        lat[lat.len() - 1]
+    );
+    engine.close();
+}
+
 fn cost(dir: &Path) {
     let db = dir.join("cost.db");
     let engine = SecurityLogger::new(config(&db)).unwrap();
@@ -284,6 +329,9 @@ fn main() {
     let all = what == "all";
     if all || what == "propagation" {
         propagation(dir.path());
+    }
+    if all || what == "propagation-engine" {
+        propagation_from_engine(dir.path());
     }
     if all || what == "cost" {
         cost(dir.path());
