@@ -66,6 +66,10 @@ pub(crate) struct Inner {
     pub(crate) link: Option<Link>,
     /// In a child made by `fork`: the logger the child uses instead of this one.
     child: Mutex<Option<SecurityLogger>>,
+    /// Set in a child made by `fork` once that is known ([`SecurityLogger::after_fork_in_child`],
+    /// or the first call that reads the process id): the block checks look at this flag only,
+    /// since reading the process id is a system call.
+    forked: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for SecurityLogger {
@@ -221,6 +225,7 @@ impl SecurityLogger {
                 lock: Mutex::new(None),
                 link: Some(link),
                 child: Mutex::new(None),
+                forked: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }
@@ -254,9 +259,35 @@ impl SecurityLogger {
     /// In a child made by `fork`, the logger the child uses instead (created on first use: a
     /// client of the engine, which the parent still runs); `None` in the creating process.
     fn here(&self) -> Option<SecurityLogger> {
-        if std::process::id() == self.inner.pid {
+        if !self.inner.forked.load(Ordering::Relaxed) && std::process::id() == self.inner.pid {
             return None;
         }
+        self.child_logger()
+    }
+
+    /// Like [`SecurityLogger::here`] for the nanosecond paths (`check_ip`, `check_user`): it
+    /// trusts the flag set once the fork is known, and reads no process id. A Rust program
+    /// that forks and checks an address before anything else in the child calls
+    /// [`SecurityLogger::after_fork_in_child`] first (the Python package does, from
+    /// `os.register_at_fork`).
+    fn here_if_known(&self) -> Option<SecurityLogger> {
+        if !self.inner.forked.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.child_logger()
+    }
+
+    /// Tells the logger that this process is a child made by `fork`: from now on it works
+    /// through a logger of its own (a client of the engine the parent runs), created here.
+    pub fn after_fork_in_child(&self) {
+        if std::process::id() != self.inner.pid {
+            let _ = self.child_logger();
+        }
+    }
+
+    /// The child's logger, created on first use.
+    fn child_logger(&self) -> Option<SecurityLogger> {
+        self.inner.forked.store(true, Ordering::Relaxed);
         let mut child = self.inner.child.lock();
         if let Some(c) = child.as_ref() {
             return Some(c.clone());
@@ -380,6 +411,7 @@ impl SecurityLogger {
                 lock: Mutex::new(None),
                 link: None,
                 child: Mutex::new(None),
+                forked: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }
@@ -491,13 +523,7 @@ impl SecurityLogger {
         how: Handoff,
     ) -> Result<LogReceipt> {
         let now = self.inner.clock.now();
-        if input.event_id.is_none() {
-            input.event_id = Some(Uuid::now_v7().to_string());
-        }
-        if input.timestamp.is_none() {
-            input.timestamp = now.format(&time::format_description::well_known::Rfc3339).ok();
-        }
-        let event = validate(input.clone(), now, &mut || String::new(), &self.inner.config.limits)?;
+        let event = self.stamp_and_validate(&mut input, now)?;
         let blocked =
             event.ip_address.is_some_and(|ip| self.inner.blocklist.check_ip(ip, now).is_some())
                 || event
@@ -513,20 +539,29 @@ impl SecurityLogger {
             return Ok(receipt);
         }
         match link.submit_judged(vec![input])? {
-            Sent::Judged(answer) => {
-                if let Some(r) = answer.rejected.first() {
-                    return Err(match &r.error.field {
-                        Some(f) if r.error.code == "invalid" => {
-                            ValidationError::new(f.clone(), r.error.message.clone()).into()
-                        }
-                        _ => refused_error(),
-                    });
-                }
-                Ok(receipt)
-            }
+            Sent::Judged(answer) => match answer.rejected.into_iter().next() {
+                Some(r) => Err(engine_refusal(r.error)),
+                None => Ok(receipt),
+            },
             // Kept for the engine's return, counted in the link's status.
             Sent::Buffered => Ok(receipt),
         }
+    }
+
+    /// A client's part before sending: the event gets its id and time here (so that a resend
+    /// is the same event, timed when it happened), and is validated for the caller's errors.
+    fn stamp_and_validate(
+        &self,
+        input: &mut EventInput,
+        now: time::OffsetDateTime,
+    ) -> Result<SecurityEvent> {
+        if input.event_id.is_none() {
+            input.event_id = Some(Uuid::now_v7().to_string());
+        }
+        if input.timestamp.is_none() {
+            input.timestamp = now.format(&time::format_description::well_known::Rfc3339).ok();
+        }
+        Ok(validate(input.clone(), now, &mut String::new, &self.inner.config.limits)?)
     }
 
     /// Validates, redacts and scores the event and runs the rules on it (the block decisions
@@ -661,19 +696,13 @@ impl SecurityLogger {
         let mut send = Vec::with_capacity(inputs.len());
         let mut slots = Vec::with_capacity(inputs.len());
         for mut input in inputs {
-            if input.event_id.is_none() {
-                input.event_id = Some(Uuid::now_v7().to_string());
-            }
-            if input.timestamp.is_none() {
-                input.timestamp = now.format(&time::format_description::well_known::Rfc3339).ok();
-            }
-            match validate(input.clone(), now, &mut || String::new(), &self.inner.config.limits) {
+            match self.stamp_and_validate(&mut input, now) {
                 Ok(e) => {
                     slots.push(results.len());
                     results.push(Ok(e.event_id));
                     send.push(input);
                 }
-                Err(e) => results.push(Err(e.into())),
+                Err(e) => results.push(Err(e)),
             }
         }
         if send.is_empty() {
@@ -683,10 +712,7 @@ impl SecurityLogger {
             Sent::Judged(answer) => {
                 for r in answer.rejected {
                     if let Some(&slot) = slots.get(r.index) {
-                        results[slot] = Err(match r.error.field {
-                            Some(f) if r.error.code == "invalid" => ValidationError::new(f, r.error.message).into(),
-                            _ => refused_error(),
-                        });
+                        results[slot] = Err(engine_refusal(r.error));
                     }
                 }
                 Ok(results)
@@ -700,7 +726,7 @@ impl SecurityLogger {
     /// The decision in force against `ip` now, if any (a lock-free read; allowlisted addresses
     /// are never blocked).
     pub fn check_ip(&self, ip: std::net::IpAddr) -> Option<BlockInfo> {
-        if let Some(child) = self.here() {
+        if let Some(child) = self.here_if_known() {
             return child.check_ip(ip);
         }
         self.inner.blocklist.check_ip(ip, self.inner.clock.now())
@@ -708,7 +734,7 @@ impl SecurityLogger {
 
     /// The decision in force against the account `user_id` now (an account lock), if any.
     pub fn check_user(&self, user_id: &str) -> Option<BlockInfo> {
-        if let Some(child) = self.here() {
+        if let Some(child) = self.here_if_known() {
             return child.check_user(user_id);
         }
         self.inner.blocklist.check_user(user_id, self.inner.clock.now())
@@ -1017,6 +1043,15 @@ fn start_retention(
         })
         .map_err(|e| LogError::Io(format!("cannot start the retention thread: {e}")))?;
     Ok((stop_tx, handle))
+}
+
+/// Why the engine did not store an event a client sent: the event's own mistake (it names the
+/// field), or a refusal at commit.
+fn engine_refusal(e: crate::engine::wire::ItemError) -> LogError {
+    match e.field {
+        Some(field) if e.code == "invalid" => ValidationError::new(field, e.message).into(),
+        _ => refused_error(),
+    }
 }
 
 /// What a durable write answers for an event the store refused after accepting it.
