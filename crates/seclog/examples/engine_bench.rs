@@ -145,20 +145,39 @@ fn percentile(sorted: &[u128], p: f64) -> u128 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+type Watchers = Vec<(Child, BufReader<std::process::ChildStdout>)>;
+
+/// Three client processes polling their block lists for the trials' bans.
+fn start_watchers(db: &Path) -> Watchers {
+    (0..3)
+        .map(|_| {
+            let mut c = spawn("watcher", db);
+            let mut o = BufReader::new(c.stdout.take().unwrap());
+            assert_eq!(read_line(&mut o), "ready");
+            (c, o)
+        })
+        .collect()
+}
+
+/// Per trial, when the last watcher saw its ban.
+fn last_seen(watchers: &mut Watchers) -> Vec<u128> {
+    let mut latest = vec![0u128; TRIALS];
+    for (c, o) in watchers {
+        for l in latest.iter_mut() {
+            *l = (*l).max(read_line(o).parse().unwrap());
+        }
+        c.wait().unwrap();
+    }
+    latest
+}
+
 fn propagation(dir: &Path) {
     let db = dir.join("prop.db");
     let engine = SecurityLogger::new(config(&db)).unwrap();
     let mut attacker = spawn("attacker", &db);
     let mut a_out = BufReader::new(attacker.stdout.take().unwrap());
     assert_eq!(read_line(&mut a_out), "ready");
-    let mut watchers: Vec<(Child, BufReader<std::process::ChildStdout>)> = (0..3)
-        .map(|_| {
-            let mut c = spawn("watcher", &db);
-            let mut o = BufReader::new(c.stdout.take().unwrap());
-            assert_eq!(read_line(&mut o), "ready");
-            (c, o)
-        })
-        .collect();
+    let mut watchers = start_watchers(&db);
     std::thread::sleep(Duration::from_millis(200));
     let a_in = attacker.stdin.as_mut().unwrap();
     let mut starts = Vec::with_capacity(TRIALS);
@@ -173,13 +192,7 @@ fn propagation(dir: &Path) {
         std::thread::sleep(Duration::from_millis(2));
     }
     drop(attacker.stdin.take());
-    let mut latest = vec![0u128; TRIALS];
-    for (c, o) in &mut watchers {
-        for l in latest.iter_mut() {
-            *l = (*l).max(read_line(o).parse().unwrap());
-        }
-        c.wait().unwrap();
-    }
+    let latest = last_seen(&mut watchers);
     attacker.wait().unwrap();
     let mut lat: Vec<u128> =
         latest.iter().zip(&starts).map(|(l, s)| l.saturating_sub(*s)).collect();
@@ -205,14 +218,7 @@ fn propagation(dir: &Path) {
 fn propagation_from_engine(dir: &Path) {
     let db = dir.join("prop-engine.db");
     let engine = SecurityLogger::new(config(&db)).unwrap();
-    let mut watchers: Vec<(Child, BufReader<std::process::ChildStdout>)> = (0..3)
-        .map(|_| {
-            let mut c = spawn("watcher", &db);
-            let mut o = BufReader::new(c.stdout.take().unwrap());
-            assert_eq!(read_line(&mut o), "ready");
-            (c, o)
-        })
-        .collect();
+    let mut watchers = start_watchers(&db);
     std::thread::sleep(Duration::from_millis(200));
     let mut starts = Vec::with_capacity(TRIALS);
     for k in 0..TRIALS {
@@ -224,13 +230,7 @@ fn propagation_from_engine(dir: &Path) {
         engine.log_event(failure(&ip)).unwrap();
         std::thread::sleep(Duration::from_millis(2));
     }
-    let mut latest = vec![0u128; TRIALS];
-    for (c, o) in &mut watchers {
-        for l in latest.iter_mut() {
-            *l = (*l).max(read_line(o).parse().unwrap());
-        }
-        c.wait().unwrap();
-    }
+    let latest = last_seen(&mut watchers);
     let mut lat: Vec<u128> =
         latest.iter().zip(&starts).map(|(l, s)| l.saturating_sub(*s)).collect();
     lat.sort_unstable();
