@@ -40,6 +40,8 @@ const MAX_QUEUED_JOBS: usize = 2_048;
 const BATCH: usize = 5_000;
 /// Longest wait between two attempts to reach the engine.
 const MAX_BACKOFF: Duration = Duration::from_millis(500);
+/// How long a new client waits for the engine's first snapshot of its decisions.
+const SYNC_WAIT: Duration = Duration::from_secs(1);
 /// How long an event a rule counts waits for an engine when none answers.
 const FAILOVER_WAIT: Duration = Duration::from_secs(2);
 /// How long a judged event waits for its decisions to reach this process's block list.
@@ -75,7 +77,9 @@ pub(crate) struct Shared {
     socket: PathBuf,
     lock: PathBuf,
     counted: ArcSwap<Vec<String>>,
-    applied: Mutex<u64>,
+    /// The decision sequence number the watch stream has applied, and whether a snapshot
+    /// has arrived at all.
+    applied: Mutex<(u64, bool)>,
     applied_cv: Condvar,
     connected: AtomicBool,
     buffered: AtomicU64,
@@ -115,7 +119,7 @@ impl Link {
             lock: super::lock_path(&config.db_file),
             config,
             counted: ArcSwap::from_pointee(counted),
-            applied: Mutex::new(0),
+            applied: Mutex::new((0, false)),
             applied_cv: Condvar::new(),
             connected: AtomicBool::new(false),
             buffered: AtomicU64::new(0),
@@ -141,6 +145,8 @@ impl Link {
                 });
             })
             .map_err(|e| LogError::Io(format!("cannot start the engine link: {e}")))?;
+        // Briefly: an engine that is starting or gone leaves the client with what is stored.
+        shared.wait_synced(SYNC_WAIT);
         Ok(Link { jobs: Mutex::new(Some(tx)), shared, thread: Mutex::new(Some(thread)) })
     }
 
@@ -257,11 +263,23 @@ impl Link {
 }
 
 impl Shared {
+    /// Waits until the engine's first snapshot is applied (at most `timeout`), so that a new
+    /// client's block checks start from the engine's decisions, not only the stored ones.
+    pub(crate) fn wait_synced(&self, timeout: Duration) {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut applied = self.applied.lock();
+        while !applied.1 {
+            if self.applied_cv.wait_until(&mut applied, deadline).timed_out() {
+                return;
+            }
+        }
+    }
+
     /// Waits until the watch stream has applied decision `seq` (at most `timeout`).
     fn wait_applied(&self, seq: u64, timeout: Duration) {
         let deadline = std::time::Instant::now() + timeout;
         let mut applied = self.applied.lock();
-        while *applied < seq {
+        while applied.0 < seq {
             if self.applied_cv.wait_until(&mut applied, deadline).timed_out() {
                 return;
             }
@@ -269,7 +287,7 @@ impl Shared {
     }
 
     fn set_applied(&self, seq: u64) {
-        *self.applied.lock() = seq;
+        *self.applied.lock() = (seq, true);
         self.applied_cv.notify_all();
     }
 
