@@ -109,6 +109,17 @@ def _close_open_loggers() -> None:
         logger.close()
 
 
+def _after_fork_in_child() -> None:
+    # A logger created before the fork works in the child through a client of the engine
+    # the parent runs; told here, so that its block checks need no process id read.
+    for logger in list(_open_loggers):
+        logger._native.after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class SecurityLogger:
     """A security logger over the Rust engine. Safe to share between threads; every call
     releases the GIL while the engine works. Use as a context manager to close it; loggers

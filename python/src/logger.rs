@@ -384,6 +384,13 @@ impl Logger {
         self.run(py, |l| seclog::log_config_change(l, user_id, setting, security_relevant, d))
     }
 
+    /// In a child made by `fork`: the logger works through one of its own from now on (a
+    /// client of the engine the parent runs). Called from `os.register_at_fork`.
+    fn after_fork_in_child(&self, py: Python<'_>) {
+        let inner = &self.inner;
+        py.detach(|| inner.after_fork_in_child());
+    }
+
     /// Waits until everything logged before is committed.
     fn flush(&self, py: Python<'_>) -> PyResult<()> {
         self.run(py, |l| l.flush())

@@ -157,3 +157,29 @@ def test_other_helpers_log_their_types(logger):
 def test_detect():
     classes = {f["class"] for f in seclog.detect("1' UNION SELECT password FROM users --")}
     assert classes  # the SQL injection detector finds it
+
+
+def test_a_logger_made_before_fork_works_in_the_child_and_blocks_there(tmp_path):
+    """The child of a fork logs through the parent's engine (nothing lost) and its block
+    checks see the engine's decisions, before and after it logs anything."""
+    import os
+
+    lg = seclog.create_security_logger({"db_file": str(tmp_path / "fork.db")})
+    lg.log_event({"event_type": "auth_failure", "ip_address": "198.51.100.40"})
+    for _ in range(5):
+        lg.log_event({"event_type": "auth_failure", "ip_address": "198.51.100.41"})
+    assert lg.is_blocked("198.51.100.41")
+    pid = os.fork()
+    if pid == 0:  # the child: exit status 0 only if every check holds
+        ok = lg.is_blocked("198.51.100.41") and not lg.is_blocked("198.51.100.42")
+        for _ in range(5):
+            lg.log_event({"event_type": "auth_failure", "ip_address": "198.51.100.42"})
+        ok = ok and lg.is_blocked("198.51.100.42")
+        lg.flush()
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    assert lg.is_blocked("198.51.100.42"), "the child's events were judged by the parent's engine"
+    assert len(lg.get_events(filters={"ip_address": "198.51.100.42"}, limit=10)) == 5
+    assert len(lg.get_events(limit=100)) == 11
+    lg.close()
